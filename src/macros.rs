@@ -1,0 +1,87 @@
+//! Internal macros: serde through the canonical bytes, and the boilerplate of public point
+//! newtypes.
+
+/// Implements `serde::Serialize`/`Deserialize` through `to_bytes`/`from_bytes`: hex in
+/// human-readable formats, raw bytes otherwise.
+macro_rules! serde_via_bytes {
+    ($ty:ty, $what:literal) => {
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                crate::serde_bytes::serialize(self.to_bytes().as_ref(), s)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let bytes = crate::serde_bytes::deserialize(d)?;
+                <$ty>::from_bytes(&bytes).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// A public value wrapping one curve point: fixed-size encoding `tag ‖ version ‖ point`,
+/// equality and hashing by the canonical bytes, a short `Debug`.
+macro_rules! point_newtype {
+    ($ty:ident, $point:ty, $len:expr, $tag:expr, $what:literal, $encode:path, $decode:path) => {
+        impl $ty {
+            /// Size of the encoding in bytes (tag, version, compressed point).
+            pub const SIZE: usize = 2 + $len;
+
+            /// The canonical encoding: tag, version, compressed point.
+            pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+                let mut out = [0u8; Self::SIZE];
+                out[0] = $tag as u8;
+                out[1] = crate::encoding::VERSION;
+                out[2..].copy_from_slice(&$encode(&self.point));
+                out
+            }
+
+            /// Decodes and checks: length, tag, version, canonical point on the curve, in the
+            /// prime-order subgroup, not the identity.
+            pub fn from_bytes(bytes: &[u8]) -> Result<Self, crate::Error> {
+                let mut r = crate::encoding::Reader::envelope(bytes, $tag, $what)?;
+                let raw = r.take($len)?;
+                r.finish()?;
+                Ok(Self::from_point($decode(raw, $what)?))
+            }
+
+            /// The compressed point alone (no tag or version), as bound into derivations.
+            pub(crate) fn point_bytes(&self) -> [u8; $len] {
+                $encode(&self.point)
+            }
+        }
+
+        impl PartialEq for $ty {
+            fn eq(&self, other: &Self) -> bool {
+                self.point == other.point
+            }
+        }
+
+        impl Eq for $ty {}
+
+        impl core::hash::Hash for $ty {
+            fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+                self.point_bytes().hash(h)
+            }
+        }
+
+        impl core::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                let b = self.point_bytes();
+                write!(f, "{}(", stringify!($ty))?;
+                for byte in b.iter().take(8) {
+                    write!(f, "{byte:02x}")?;
+                }
+                f.write_str("…)")
+            }
+        }
+
+        crate::macros::serde_via_bytes!($ty, $what);
+    };
+}
+
+pub(crate) use point_newtype;
+pub(crate) use serde_via_bytes;

@@ -1,0 +1,429 @@
+//! The owner-signed access-control list of one record (SPEC §4).
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::encoding::{self, Reader, Tag};
+use crate::phr::principal::{push_bundle, read_bundle};
+use crate::phr::{AclVersion, Epoch, Fingerprint, KeyBundle, RecordId, SectionId, Timestamp};
+use crate::pre::SectionPublicKey;
+use crate::sign::{Purpose, Signature, VerifyingKey};
+use crate::Error;
+
+/// Which earlier epochs a newly granted reader gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum History {
+    /// None: the section rotates first, and the reader reads only what is written after
+    /// the grant (backward access control).
+    None,
+    /// Every epoch from this one on.
+    FromEpoch(Epoch),
+    /// Every epoch of the section.
+    All,
+}
+
+impl History {
+    pub(crate) fn encode(self, out: &mut Vec<u8>) {
+        let (kind, epoch) = match self {
+            History::None => (0u8, 0u32),
+            History::FromEpoch(e) => (1, e.0),
+            History::All => (2, 0),
+        };
+        out.push(kind);
+        out.extend_from_slice(&epoch.to_be_bytes());
+    }
+
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let kind = r.u8()?;
+        let epoch = r.u32()?;
+        match (kind, epoch) {
+            (0, 0) => Ok(History::None),
+            (1, e) => Ok(History::FromEpoch(Epoch(e))),
+            (2, 0) => Ok(History::All),
+            _ => Err(Error::InvalidEncoding { what: r.what() }),
+        }
+    }
+}
+
+/// A reader's grant on a section: its keys and the first epoch it may read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReaderGrant {
+    /// The reader's public keys (the ACL names it by their fingerprint).
+    pub bundle: KeyBundle,
+    /// The first epoch it may read; it may read every epoch from there to the current one.
+    pub from: Epoch,
+}
+
+/// One section's policy: current epoch and key, readers, writers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SectionPolicy {
+    pub(crate) epoch: Epoch,
+    pub(crate) key: SectionPublicKey,
+    pub(crate) readers: BTreeMap<Fingerprint, ReaderGrant>,
+    pub(crate) writers: BTreeMap<Fingerprint, KeyBundle>,
+}
+
+impl SectionPolicy {
+    /// The current epoch.
+    pub fn epoch(&self) -> Epoch {
+        self.epoch
+    }
+
+    /// The current section public key: the only key writers may encrypt to.
+    pub fn key(&self) -> &SectionPublicKey {
+        &self.key
+    }
+
+    /// The readers, by fingerprint.
+    pub fn readers(&self) -> impl Iterator<Item = (&Fingerprint, &ReaderGrant)> {
+        self.readers.iter()
+    }
+
+    /// The writers, by fingerprint.
+    pub fn writers(&self) -> impl Iterator<Item = (&Fingerprint, &KeyBundle)> {
+        self.writers.iter()
+    }
+
+    /// Whether `reader` may read entries of `epoch`.
+    pub fn can_read(&self, reader: &Fingerprint, epoch: Epoch) -> bool {
+        self.readers
+            .get(reader)
+            .is_some_and(|g| g.from <= epoch && epoch <= self.epoch)
+    }
+
+    /// Whether `writer` may write.
+    pub fn can_write(&self, writer: &Fingerprint) -> bool {
+        self.writers.contains_key(writer)
+    }
+}
+
+/// The access-control list of one record: what the owner signs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acl {
+    pub(crate) record: RecordId,
+    pub(crate) version: AclVersion,
+    pub(crate) not_after: Timestamp,
+    pub(crate) owner: KeyBundle,
+    pub(crate) default_history: History,
+    pub(crate) sections: BTreeMap<SectionId, SectionPolicy>,
+    /// Removed sections and the first epoch a re-added section must use, so a section key
+    /// is never reused after a remove/add cycle.
+    pub(crate) retired: BTreeMap<SectionId, Epoch>,
+}
+
+impl Acl {
+    /// The record this ACL governs.
+    pub fn record(&self) -> RecordId {
+        self.record
+    }
+
+    /// Its version (strictly increasing).
+    pub fn version(&self) -> AclVersion {
+        self.version
+    }
+
+    /// The last time at which it may be relied on.
+    pub fn not_after(&self) -> Timestamp {
+        self.not_after
+    }
+
+    /// The owner's public keys.
+    pub fn owner(&self) -> &KeyBundle {
+        &self.owner
+    }
+
+    /// The history new members get by default.
+    pub fn default_history(&self) -> History {
+        self.default_history
+    }
+
+    /// One section's policy.
+    pub fn section(&self, id: &SectionId) -> Option<&SectionPolicy> {
+        self.sections.get(id)
+    }
+
+    /// All sections.
+    pub fn sections(&self) -> impl Iterator<Item = (&SectionId, &SectionPolicy)> {
+        self.sections.iter()
+    }
+
+    /// The keys of a principal allowed to write `section`: a listed writer, or the owner.
+    pub fn writer(&self, section: &SectionId, writer: &Fingerprint) -> Option<&KeyBundle> {
+        if *writer == self.owner.fingerprint() {
+            return Some(&self.owner);
+        }
+        self.sections.get(section)?.writers.get(writer)
+    }
+
+    /// The canonical encoding.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        encoding::header(&mut out, Tag::Acl);
+        out.extend_from_slice(self.record.as_bytes());
+        out.extend_from_slice(&self.version.0.to_be_bytes());
+        out.extend_from_slice(&self.not_after.0.to_be_bytes());
+        push_bundle(&mut out, &self.owner);
+        self.default_history.encode(&mut out);
+        encoding::put_count(&mut out, "ACL sections", self.sections.len())?;
+        for (id, s) in &self.sections {
+            out.extend_from_slice(id.as_bytes());
+            out.extend_from_slice(&s.epoch.0.to_be_bytes());
+            out.extend_from_slice(&s.key.to_bytes());
+            encoding::put_count(&mut out, "ACL readers", s.readers.len())?;
+            for g in s.readers.values() {
+                push_bundle(&mut out, &g.bundle);
+                out.extend_from_slice(&g.from.0.to_be_bytes());
+            }
+            encoding::put_count(&mut out, "ACL writers", s.writers.len())?;
+            for b in s.writers.values() {
+                push_bundle(&mut out, b);
+            }
+        }
+        encoding::put_count(&mut out, "ACL retired sections", self.retired.len())?;
+        for (id, next) in &self.retired {
+            out.extend_from_slice(id.as_bytes());
+            out.extend_from_slice(&next.0.to_be_bytes());
+        }
+        Ok(out)
+    }
+
+    /// Decodes and checks an ACL: every key valid, sections and principals in canonical
+    /// (strictly increasing) order, every reader's first epoch not after the current one.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let what = "ACL";
+        let mut r = Reader::envelope(bytes, Tag::Acl, what)?;
+        let record = RecordId::new(r.array()?);
+        let version = AclVersion(r.u64()?);
+        let not_after = Timestamp(r.u64()?);
+        let owner = read_bundle(&mut r)?;
+        let default_history = History::decode(&mut r)?;
+        let n = r.count(16 + 4 + SectionPublicKey::SIZE + 8)?;
+        let mut sections = BTreeMap::new();
+        for _ in 0..n {
+            let id = SectionId::new(r.array()?);
+            let epoch = Epoch(r.u32()?);
+            let key = SectionPublicKey::from_bytes(r.take(SectionPublicKey::SIZE)?)?;
+            let mut readers = BTreeMap::new();
+            for _ in 0..r.count(KeyBundle::SIZE + 4)? {
+                let bundle = read_bundle(&mut r)?;
+                let from = Epoch(r.u32()?);
+                if from > epoch {
+                    return Err(Error::InvalidEncoding { what });
+                }
+                insert_in_order(
+                    &mut readers,
+                    bundle.fingerprint(),
+                    ReaderGrant { bundle, from },
+                )?;
+            }
+            let mut writers = BTreeMap::new();
+            for _ in 0..r.count(KeyBundle::SIZE)? {
+                let bundle = read_bundle(&mut r)?;
+                insert_in_order(&mut writers, bundle.fingerprint(), bundle)?;
+            }
+            insert_in_order(
+                &mut sections,
+                id,
+                SectionPolicy {
+                    epoch,
+                    key,
+                    readers,
+                    writers,
+                },
+            )?;
+        }
+        let mut retired = BTreeMap::new();
+        for _ in 0..r.count(16 + 4)? {
+            let id = SectionId::new(r.array()?);
+            let next = Epoch(r.u32()?);
+            if sections.contains_key(&id) {
+                return Err(Error::InvalidEncoding { what });
+            }
+            insert_in_order(&mut retired, id, next)?;
+        }
+        r.finish()?;
+        Ok(Self {
+            record,
+            version,
+            not_after,
+            owner,
+            default_history,
+            sections,
+            retired,
+        })
+    }
+}
+
+/// Inserts keeping the encoding canonical: keys must arrive strictly increasing.
+fn insert_in_order<K: Ord, V>(map: &mut BTreeMap<K, V>, k: K, v: V) -> Result<(), Error> {
+    if map.last_key_value().is_some_and(|(last, _)| *last >= k) {
+        return Err(Error::InvalidEncoding {
+            what: "ACL (order)",
+        });
+    }
+    map.insert(k, v);
+    Ok(())
+}
+
+/// Why an ACL was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AclProblem {
+    /// Older than the newest version this verifier has seen (a rollback).
+    Stale {
+        /// The newest version seen.
+        seen: AclVersion,
+        /// The version offered.
+        offered: AclVersion,
+    },
+    /// Its `not_after` is before the current time.
+    Expired,
+    /// It governs another record.
+    WrongRecord,
+    /// It was signed by a key other than the record owner's.
+    WrongOwner,
+    /// It is not the ACL version the entry names.
+    VersionMismatch,
+    /// The version does not increase by the rule (an update must bump it).
+    NotNewer,
+}
+
+impl fmt::Display for AclProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AclProblem::Stale { seen, offered } => {
+                write!(
+                    f,
+                    "version {} is older than version {} already seen",
+                    offered.0, seen.0
+                )
+            }
+            AclProblem::Expired => f.write_str("expired"),
+            AclProblem::WrongRecord => f.write_str("for another record"),
+            AclProblem::WrongOwner => f.write_str("not signed by the record owner"),
+            AclProblem::VersionMismatch => f.write_str("not the version the entry names"),
+            AclProblem::NotNewer => f.write_str("version does not increase"),
+        }
+    }
+}
+
+/// An ACL with the owner's signature (purpose [`Purpose::Acl`], over `SHA-256(ACL bytes)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedAcl {
+    pub(crate) acl: Acl,
+    pub(crate) acl_bytes: Vec<u8>,
+    pub(crate) signature: Signature,
+}
+
+impl SignedAcl {
+    pub(crate) fn digest(acl_bytes: &[u8]) -> [u8; 32] {
+        encoding::sha256(&[acl_bytes])
+    }
+
+    /// The ACL, unverified.
+    pub fn acl_unverified(&self) -> &Acl {
+        &self.acl
+    }
+
+    /// Checks the signature against `owner`, the record owner's key that the caller knows
+    /// (never one fetched from the SRS). Does not check freshness: use [`AclVerifier`] for
+    /// the current policy.
+    pub fn verify(&self, owner: &VerifyingKey) -> Result<VerifiedAcl, Error> {
+        if self.acl.owner.signing_key() != owner {
+            return Err(Error::AclRejected(AclProblem::WrongOwner));
+        }
+        owner.verify(
+            Purpose::Acl,
+            &[&Self::digest(&self.acl_bytes)],
+            &self.signature,
+        )?;
+        Ok(VerifiedAcl(self.acl.clone()))
+    }
+
+    /// The canonical encoding: tag, version, u32 length ‖ ACL bytes, signature.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.acl_bytes.len() + 8 + Signature::SIZE);
+        encoding::header(&mut out, Tag::SignedAcl);
+        // The ACL bytes were produced by this crate and are far below 4 GiB.
+        let _ = encoding::put_lp32(&mut out, "ACL", &self.acl_bytes);
+        out.extend_from_slice(&self.signature.to_bytes());
+        out
+    }
+
+    /// Decodes (the signature is checked by [`SignedAcl::verify`]).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::envelope(bytes, Tag::SignedAcl, "signed ACL")?;
+        let acl_bytes = r.lp32()?;
+        let signature = Signature::from_bytes(r.take(Signature::SIZE)?)?;
+        r.finish()?;
+        Ok(Self {
+            acl: Acl::from_bytes(acl_bytes)?,
+            acl_bytes: acl_bytes.to_vec(),
+            signature,
+        })
+    }
+}
+
+/// An ACL whose owner signature has been checked. Only [`SignedAcl::verify`] and
+/// [`AclVerifier::accept`] make one; it has no decoder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedAcl(Acl);
+
+impl core::ops::Deref for VerifiedAcl {
+    type Target = Acl;
+    fn deref(&self) -> &Acl {
+        &self.0
+    }
+}
+
+/// Keeps the newest ACL version seen for one record and refuses older, expired, unsigned or
+/// foreign ACLs (rollback protection for writers, readers and the SRS).
+#[derive(Clone, Debug)]
+pub struct AclVerifier {
+    record: RecordId,
+    owner: VerifyingKey,
+    highest: Option<AclVersion>,
+}
+
+impl AclVerifier {
+    /// A verifier for `record`, owned by `owner` (a key the caller has authenticated).
+    pub fn new(record: RecordId, owner: VerifyingKey) -> Self {
+        Self {
+            record,
+            owner,
+            highest: None,
+        }
+    }
+
+    /// The newest version accepted so far.
+    pub fn highest(&self) -> Option<AclVersion> {
+        self.highest
+    }
+
+    /// Verifies `signed` as the current policy at time `now`: right record, owner signature,
+    /// not older than any version seen, not expired. Accepting the same version again is
+    /// allowed.
+    pub fn accept(&mut self, signed: &SignedAcl, now: Timestamp) -> Result<VerifiedAcl, Error> {
+        let acl = &signed.acl;
+        if acl.record != self.record {
+            return Err(Error::AclRejected(AclProblem::WrongRecord));
+        }
+        let verified = signed.verify(&self.owner)?;
+        if let Some(seen) = self.highest {
+            if acl.version < seen {
+                return Err(Error::AclRejected(AclProblem::Stale {
+                    seen,
+                    offered: acl.version,
+                }));
+            }
+        }
+        if acl.not_after < now {
+            return Err(Error::AclRejected(AclProblem::Expired));
+        }
+        self.highest = Some(acl.version);
+        Ok(verified)
+    }
+}
+
+crate::macros::serde_via_bytes!(SignedAcl, "signed ACL");

@@ -1,0 +1,605 @@
+//! Entries (SPEC §3): body header, replaceable key block, STREAM body, writer signature;
+//! sealing by writers, opening by the owner and by readers, re-wrap and re-seal.
+
+use alloc::vec::Vec;
+
+use rand_core::{CryptoRng, RngCore};
+use sha2::{Digest, Sha256};
+
+use crate::dem::{self, BodyOpener, BodySealer, DataKey, NoncePrefix, WrappedKey};
+use crate::encoding::{self, Reader, Tag};
+use crate::phr::{
+    AclProblem, AclVersion, EntryId, Epoch, Fingerprint, Owner, PrincipalKeys, RecordId, Refusal,
+    SectionId, Timestamp, VerifiedAcl,
+};
+use crate::pre::{encapsulate, Capsule, ReCapsule, SectionPublicKey, SharedKey};
+use crate::sign::{Purpose, Signature, VerifyingKey};
+use crate::Error;
+
+/// Written once by the writer; hashed into every segment, the key wrap and the signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BodyHeader {
+    record: RecordId,
+    section: SectionId,
+    entry: EntryId,
+    writer: Fingerprint,
+    acl_version: AclVersion,
+    nonce_prefix: NoncePrefix,
+}
+
+impl BodyHeader {
+    /// Size of the encoding.
+    pub const SIZE: usize = 2 + 16 + 16 + 16 + 32 + 8 + 7;
+
+    /// The record.
+    pub fn record(&self) -> RecordId {
+        self.record
+    }
+    /// The section.
+    pub fn section(&self) -> SectionId {
+        self.section
+    }
+    /// The entry id.
+    pub fn entry(&self) -> EntryId {
+        self.entry
+    }
+    /// The writer's fingerprint.
+    pub fn writer(&self) -> Fingerprint {
+        self.writer
+    }
+    /// The ACL version the writer relied on.
+    pub fn acl_version(&self) -> AclVersion {
+        self.acl_version
+    }
+
+    /// The canonical encoding.
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut out = Vec::with_capacity(Self::SIZE);
+        encoding::header(&mut out, Tag::BodyHeader);
+        out.extend_from_slice(self.record.as_bytes());
+        out.extend_from_slice(self.section.as_bytes());
+        out.extend_from_slice(self.entry.as_bytes());
+        out.extend_from_slice(self.writer.as_bytes());
+        out.extend_from_slice(&self.acl_version.0.to_be_bytes());
+        out.extend_from_slice(&self.nonce_prefix.0);
+        let mut fixed = [0u8; Self::SIZE];
+        fixed.copy_from_slice(&out);
+        fixed
+    }
+
+    /// Decodes: length, tag, version.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::envelope(bytes, Tag::BodyHeader, "body header")?;
+        let h = Self {
+            record: RecordId::new(r.array()?),
+            section: SectionId::new(r.array()?),
+            entry: EntryId::new(r.array()?),
+            writer: Fingerprint(r.array()?),
+            acl_version: AclVersion(r.u64()?),
+            nonce_prefix: NoncePrefix(r.array()?),
+        };
+        r.finish()?;
+        Ok(h)
+    }
+
+    /// `H(body header)`: SHA-256 of the encoding.
+    pub fn hash(&self) -> [u8; 32] {
+        encoding::sha256(&[&self.to_bytes()])
+    }
+}
+
+/// The replaceable key block: epoch, section key, capsule, wrapped data key, and the hash of
+/// the header it belongs to; signed by the owner when re-wrapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyBlock {
+    epoch: Epoch,
+    section_key: SectionPublicKey,
+    capsule: Capsule,
+    wrapped: WrappedKey,
+    header_hash: [u8; 32],
+    rewrap: Option<Signature>,
+}
+
+impl KeyBlock {
+    /// The epoch of the section key.
+    pub fn epoch(&self) -> Epoch {
+        self.epoch
+    }
+    /// The section public key the data key was encapsulated to.
+    pub fn section_key(&self) -> &SectionPublicKey {
+        &self.section_key
+    }
+    /// The capsule.
+    pub fn capsule(&self) -> &Capsule {
+        &self.capsule
+    }
+    /// Whether the owner re-wrapped (and signed) this key block.
+    pub fn is_rewrapped(&self) -> bool {
+        self.rewrap.is_some()
+    }
+
+    /// Whether this key block was made for `header` (its header hash matches).
+    pub fn belongs_to(&self, header: &BodyHeader) -> bool {
+        header.hash() == self.header_hash
+    }
+
+    fn core_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(2 + 4 + 3 * 50 + 32 + 1 + Signature::SIZE);
+        encoding::header(&mut out, Tag::KeyBlock);
+        out.extend_from_slice(&self.epoch.0.to_be_bytes());
+        out.extend_from_slice(&self.section_key.to_bytes());
+        out.extend_from_slice(&self.capsule.to_bytes());
+        out.extend_from_slice(&self.wrapped.to_bytes());
+        out.extend_from_slice(&self.header_hash);
+        out
+    }
+
+    /// The canonical encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.core_bytes();
+        match &self.rewrap {
+            None => out.push(0),
+            Some(sig) => {
+                out.push(1);
+                out.extend_from_slice(&sig.to_bytes());
+            }
+        }
+        out
+    }
+
+    /// Decodes and checks every point.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::envelope(bytes, Tag::KeyBlock, "key block")?;
+        let epoch = Epoch(r.u32()?);
+        let section_key = SectionPublicKey::from_bytes(r.take(SectionPublicKey::SIZE)?)?;
+        let capsule = Capsule::from_bytes(r.take(Capsule::SIZE)?)?;
+        let wrapped = WrappedKey::from_bytes(r.take(WrappedKey::SIZE)?)?;
+        let header_hash = r.array()?;
+        let rewrap = if r.bool()? {
+            Some(Signature::from_bytes(r.take(Signature::SIZE)?)?)
+        } else {
+            None
+        };
+        r.finish()?;
+        Ok(Self {
+            epoch,
+            section_key,
+            capsule,
+            wrapped,
+            header_hash,
+            rewrap,
+        })
+    }
+
+    /// The key-wrap associated data: `lp(H(header)) ‖ lp(u32be(epoch)) ‖ lp(C)`.
+    fn wrap_aad(header_hash: &[u8; 32], epoch: Epoch, capsule: &Capsule) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(2 + 32 + 2 + 4 + 2 + 48);
+        encoding::put_lp_short(&mut aad, header_hash);
+        encoding::put_lp_short(&mut aad, &epoch.0.to_be_bytes());
+        encoding::put_lp_short(&mut aad, &capsule.point_bytes());
+        aad
+    }
+
+    /// Encapsulates `dk` to `section_key` for the header hashing to `header_hash`.
+    fn seal<R: RngCore + CryptoRng + ?Sized>(
+        dk: &DataKey,
+        header_hash: [u8; 32],
+        epoch: Epoch,
+        section_key: SectionPublicKey,
+        rng: &mut R,
+    ) -> Result<Self, Error> {
+        let (capsule, kek) = encapsulate(&section_key, &header_hash, rng)?;
+        let wrapped = dk.wrap(&kek, &Self::wrap_aad(&header_hash, epoch, &capsule));
+        Ok(Self {
+            epoch,
+            section_key,
+            capsule,
+            wrapped,
+            header_hash,
+            rewrap: None,
+        })
+    }
+
+    fn unwrap(&self, kek: &SharedKey) -> Result<DataKey, Error> {
+        self.wrapped.unwrap(
+            kek,
+            &Self::wrap_aad(&self.header_hash, self.epoch, &self.capsule),
+        )
+    }
+
+    fn check_header(&self, header: &BodyHeader) -> Result<[u8; 32], Error> {
+        let hh = header.hash();
+        if hh != self.header_hash {
+            return Err(Error::DecryptionFailed);
+        }
+        Ok(hh)
+    }
+
+    fn check_rewrap(&self, owner: &VerifyingKey) -> Result<(), Error> {
+        match &self.rewrap {
+            None => Ok(()),
+            Some(sig) => owner.verify(
+                Purpose::Rewrap,
+                &[&encoding::sha256(&[&self.core_bytes()])],
+                sig,
+            ),
+        }
+    }
+}
+
+crate::macros::serde_via_bytes!(KeyBlock, "key block");
+
+/// A sealed entry: header, key block, body ciphertext, writer signature over
+/// `tag(entry) ‖ lp(H(header)) ‖ lp(H(body))`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedEntry {
+    header: BodyHeader,
+    key_block: KeyBlock,
+    body: Vec<u8>,
+    signature: Signature,
+}
+
+impl SealedEntry {
+    /// The body header.
+    pub fn header(&self) -> &BodyHeader {
+        &self.header
+    }
+    /// The key block.
+    pub fn key_block(&self) -> &KeyBlock {
+        &self.key_block
+    }
+    /// The body ciphertext.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+    /// The writer's signature.
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// The same entry with another key block (the result of a re-wrap).
+    pub fn with_key_block(mut self, key_block: KeyBlock) -> Self {
+        self.key_block = key_block;
+        self
+    }
+
+    /// The canonical encoding: tag, version, header, u32-prefixed key block, u32-prefixed
+    /// body, signature.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let kb = self.key_block.to_bytes();
+        let mut out = Vec::with_capacity(BodyHeader::SIZE + kb.len() + self.body.len() + 100);
+        encoding::header(&mut out, Tag::SealedEntry);
+        out.extend_from_slice(&self.header.to_bytes());
+        encoding::put_lp32(&mut out, "key block", &kb)?;
+        encoding::put_lp32(&mut out, "body", &self.body)?;
+        out.extend_from_slice(&self.signature.to_bytes());
+        Ok(out)
+    }
+
+    /// Decodes (signatures and the body are checked when opening).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::envelope(bytes, Tag::SealedEntry, "sealed entry")?;
+        let header = BodyHeader::from_bytes(r.take(BodyHeader::SIZE)?)?;
+        let key_block = KeyBlock::from_bytes(r.lp32()?)?;
+        let body = r.lp32()?.to_vec();
+        let signature = Signature::from_bytes(r.take(Signature::SIZE)?)?;
+        r.finish()?;
+        Ok(Self {
+            header,
+            key_block,
+            body,
+            signature,
+        })
+    }
+
+    /// Checks the writer: the ACL is the version the entry names and for its record, the
+    /// writer holds `Write` on the section there (or is the owner), and its signature over
+    /// the header and body verifies.
+    pub fn verify_writer(&self, acl: &VerifiedAcl) -> Result<(), Error> {
+        let writer = writer_key(&self.header, acl)?;
+        verify_entry_signature(
+            &writer,
+            &self.header.hash(),
+            &encoding::sha256(&[&self.body]),
+            &self.signature,
+        )
+    }
+}
+
+fn writer_key(header: &BodyHeader, acl: &VerifiedAcl) -> Result<VerifyingKey, Error> {
+    if acl.record() != header.record {
+        return Err(Error::AclRejected(AclProblem::WrongRecord));
+    }
+    if acl.version() != header.acl_version {
+        return Err(Error::AclRejected(AclProblem::VersionMismatch));
+    }
+    acl.writer(&header.section, &header.writer)
+        .map(|b| *b.signing_key())
+        .ok_or(Error::NotAuthorized(Refusal::NoWriteRight))
+}
+
+fn verify_entry_signature(
+    writer: &VerifyingKey,
+    hh: &[u8; 32],
+    body_hash: &[u8; 32],
+    sig: &Signature,
+) -> Result<(), Error> {
+    writer.verify(Purpose::Entry, &[hh, body_hash], sig)
+}
+
+/// Seals an entry one segment at a time (bounded memory).
+pub struct EntrySealer<'k> {
+    keys: &'k PrincipalKeys,
+    header: BodyHeader,
+    key_block: KeyBlock,
+    body: BodySealer,
+    hasher: Sha256,
+}
+
+impl<'k> EntrySealer<'k> {
+    /// Starts an entry in `section` under the current ACL `acl` at time `now`.
+    pub fn new<R: RngCore + CryptoRng + ?Sized>(
+        keys: &'k PrincipalKeys,
+        acl: &VerifiedAcl,
+        section: SectionId,
+        now: Timestamp,
+        rng: &mut R,
+    ) -> Result<Self, Error> {
+        let (header, key_block, dk) = start_entry(keys, acl, section, now, rng)?;
+        let body = BodySealer::new(&dk, &header.nonce_prefix, &key_block.header_hash);
+        Ok(Self {
+            keys,
+            header,
+            key_block,
+            body,
+            hasher: Sha256::new(),
+        })
+    }
+
+    /// The header and key block, to store before the body.
+    pub fn header(&self) -> (&BodyHeader, &KeyBlock) {
+        (&self.header, &self.key_block)
+    }
+
+    /// Seals a non-final 64 KiB segment.
+    pub fn seal_segment(&mut self, plaintext: &[u8]) -> Result<Vec<u8>, Error> {
+        let ct = self.body.seal_segment(plaintext)?;
+        self.hasher.update(&ct);
+        Ok(ct)
+    }
+
+    /// Seals the final segment and signs: returns it and the writer signature.
+    pub fn finish<R: RngCore + CryptoRng + ?Sized>(
+        self,
+        plaintext: &[u8],
+        rng: &mut R,
+    ) -> Result<(Vec<u8>, Signature), Error> {
+        let ct = self.body.seal_last(plaintext)?;
+        let mut hasher = self.hasher;
+        hasher.update(&ct);
+        let body_hash: [u8; 32] = hasher.finalize().into();
+        let sig = self.keys.signing_key().sign(
+            Purpose::Entry,
+            &[&self.key_block.header_hash, &body_hash],
+            rng,
+        )?;
+        Ok((ct, sig))
+    }
+}
+
+fn start_entry<R: RngCore + CryptoRng + ?Sized>(
+    keys: &PrincipalKeys,
+    acl: &VerifiedAcl,
+    section: SectionId,
+    now: Timestamp,
+    rng: &mut R,
+) -> Result<(BodyHeader, KeyBlock, DataKey), Error> {
+    if acl.not_after() < now {
+        return Err(Error::AclRejected(AclProblem::Expired));
+    }
+    let policy = acl
+        .section(&section)
+        .ok_or(Error::NotAuthorized(Refusal::UnknownSection))?;
+    let writer = keys.bundle().fingerprint();
+    if acl.writer(&section, &writer).is_none() {
+        return Err(Error::NotAuthorized(Refusal::NoWriteRight));
+    }
+    let header = BodyHeader {
+        record: acl.record(),
+        section,
+        entry: EntryId::random(rng),
+        writer,
+        acl_version: acl.version(),
+        nonce_prefix: NoncePrefix::random(rng),
+    };
+    let dk = DataKey::random(rng);
+    let key_block = KeyBlock::seal(&dk, header.hash(), policy.epoch(), *policy.key(), rng)?;
+    Ok((header, key_block, dk))
+}
+
+/// Plaintext that has passed its segment's GCM tag but not yet the writer's signature.
+/// Only [`EntryOpener::finish`] says the whole body is the writer's.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Unverified(Vec<u8>);
+
+impl Unverified {
+    /// The bytes, which the caller takes responsibility for using before verification.
+    pub fn into_unverified(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// Opens an entry one segment at a time (bounded memory).
+pub struct EntryOpener {
+    writer: VerifyingKey,
+    header_hash: [u8; 32],
+    body: BodyOpener,
+    hasher: Sha256,
+}
+
+impl EntryOpener {
+    fn new(writer: VerifyingKey, header: &BodyHeader, header_hash: [u8; 32], dk: &DataKey) -> Self {
+        Self {
+            writer,
+            header_hash,
+            body: BodyOpener::new(dk, &header.nonce_prefix, &header_hash),
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// Opens a non-final segment. The plaintext is [`Unverified`] until [`EntryOpener::finish`].
+    pub fn open_segment(&mut self, ciphertext: &[u8]) -> Result<Unverified, Error> {
+        let pt = self.body.open_segment(ciphertext)?;
+        self.hasher.update(ciphertext);
+        Ok(Unverified(pt))
+    }
+
+    /// Opens the final segment and checks the writer signature over the whole body: only
+    /// now is everything returned so far known to be the writer's.
+    pub fn finish(self, ciphertext: &[u8], signature: &Signature) -> Result<Vec<u8>, Error> {
+        let pt = self.body.open_last(ciphertext)?;
+        let mut hasher = self.hasher;
+        hasher.update(ciphertext);
+        let body_hash: [u8; 32] = hasher.finalize().into();
+        verify_entry_signature(&self.writer, &self.header_hash, &body_hash, signature)?;
+        Ok(pt)
+    }
+}
+
+impl PrincipalKeys {
+    /// Seals `plaintext` as a new entry of `section`, signed by this writer, to the section
+    /// key of `acl` (which must be current and unexpired at `now`; keep an
+    /// [`crate::phr::AclVerifier`] to refuse rollbacks).
+    pub fn seal_entry<R: RngCore + CryptoRng + ?Sized>(
+        &self,
+        acl: &VerifiedAcl,
+        section: SectionId,
+        plaintext: &[u8],
+        now: Timestamp,
+        rng: &mut R,
+    ) -> Result<SealedEntry, Error> {
+        let (header, key_block, dk) = start_entry(self, acl, section, now, rng)?;
+        let body = dem::seal_body(&dk, &header.nonce_prefix, &key_block.header_hash, plaintext)?;
+        let body_hash = encoding::sha256(&[&body]);
+        let signature =
+            self.signing_key()
+                .sign(Purpose::Entry, &[&key_block.header_hash, &body_hash], rng)?;
+        Ok(SealedEntry {
+            header,
+            key_block,
+            body,
+            signature,
+        })
+    }
+
+    fn reader_data_key(
+        &self,
+        header: &BodyHeader,
+        key_block: &KeyBlock,
+        recapsule: &ReCapsule,
+        acl: &VerifiedAcl,
+    ) -> Result<([u8; 32], DataKey), Error> {
+        let hh = key_block.check_header(header)?;
+        key_block.check_rewrap(acl.owner().signing_key())?;
+        if recapsule.capsule() != &key_block.capsule {
+            return Err(Error::DecryptionFailed);
+        }
+        let kek =
+            self.reader_key()
+                .decapsulate_reencrypted(recapsule, &key_block.section_key, &hh)?;
+        Ok((hh, key_block.unwrap(&kek)?))
+    }
+
+    /// Opens an entry re-encrypted for this reader: checks the writer against `acl` (the
+    /// version the entry names), the writer signature, the key block, then decrypts.
+    pub fn open_entry(
+        &self,
+        entry: &SealedEntry,
+        recapsule: &ReCapsule,
+        acl: &VerifiedAcl,
+    ) -> Result<Vec<u8>, Error> {
+        entry.verify_writer(acl)?;
+        let (hh, dk) = self.reader_data_key(&entry.header, &entry.key_block, recapsule, acl)?;
+        dem::open_body(&dk, &entry.header.nonce_prefix, &hh, &entry.body)
+    }
+
+    /// Starts opening an entry segment by segment (the body stays in the caller's storage).
+    pub fn entry_opener(
+        &self,
+        header: &BodyHeader,
+        key_block: &KeyBlock,
+        recapsule: &ReCapsule,
+        acl: &VerifiedAcl,
+    ) -> Result<EntryOpener, Error> {
+        let writer = writer_key(header, acl)?;
+        let (hh, dk) = self.reader_data_key(header, key_block, recapsule, acl)?;
+        Ok(EntryOpener::new(writer, header, hh, &dk))
+    }
+}
+
+impl Owner {
+    fn owner_data_key(
+        &self,
+        header: &BodyHeader,
+        key_block: &KeyBlock,
+    ) -> Result<([u8; 32], DataKey), Error> {
+        let hh = key_block.check_header(header)?;
+        key_block.check_rewrap(&self.verifying_key())?;
+        let section = self.section_key(header.record, header.section, key_block.epoch)?;
+        if section.public_key() != key_block.section_key {
+            return Err(Error::DecryptionFailed);
+        }
+        let kek = section.decapsulate(&key_block.capsule, &hh)?;
+        Ok((hh, key_block.unwrap(&kek)?))
+    }
+
+    /// Opens any entry of the owner's records: writer check against `acl` (the version the
+    /// entry names), then decryption with the derived section key.
+    pub fn open_entry(&self, entry: &SealedEntry, acl: &VerifiedAcl) -> Result<Vec<u8>, Error> {
+        entry.verify_writer(acl)?;
+        let (hh, dk) = self.owner_data_key(&entry.header, &entry.key_block)?;
+        dem::open_body(&dk, &entry.header.nonce_prefix, &hh, &entry.body)
+    }
+
+    /// Re-wrap: a new key block for the same data key under the section's current epoch in
+    /// `current`, signed by the owner. Body and writer signature stay valid. Stops readers
+    /// (and an SRS holding old re-encryption keys) that never obtained this entry's data key.
+    pub fn rewrap<R: RngCore + CryptoRng + ?Sized>(
+        &self,
+        entry: &SealedEntry,
+        current: &VerifiedAcl,
+        rng: &mut R,
+    ) -> Result<KeyBlock, Error> {
+        if current.record() != entry.header.record {
+            return Err(Error::AclRejected(AclProblem::WrongRecord));
+        }
+        let policy = current
+            .section(&entry.header.section)
+            .ok_or(Error::NotAuthorized(Refusal::UnknownSection))?;
+        let (hh, dk) = self.owner_data_key(&entry.header, &entry.key_block)?;
+        let mut kb = KeyBlock::seal(&dk, hh, policy.epoch(), *policy.key(), rng)?;
+        let digest = encoding::sha256(&[&kb.core_bytes()]);
+        kb.rewrap = Some(
+            self.keys()
+                .signing_key()
+                .sign(Purpose::Rewrap, &[&digest], rng)?,
+        );
+        Ok(kb)
+    }
+
+    /// Re-seal: decrypts the entry (checked against `named`, the ACL version it names) and
+    /// seals the plaintext again under a fresh data key and the current ACL, with the owner
+    /// as signer. The only way to cut off a reader that already held the old data key.
+    pub fn reseal<R: RngCore + CryptoRng + ?Sized>(
+        &self,
+        entry: &SealedEntry,
+        named: &VerifiedAcl,
+        current: &VerifiedAcl,
+        now: Timestamp,
+        rng: &mut R,
+    ) -> Result<SealedEntry, Error> {
+        let plaintext = zeroize::Zeroizing::new(self.open_entry(entry, named)?);
+        self.keys()
+            .seal_entry(current, entry.header.section, &plaintext, now, rng)
+    }
+}

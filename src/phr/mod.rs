@@ -1,0 +1,26 @@
+//! The personal-health-record model (SPEC §1, §4) on top of [`crate::pre`], [`crate::dem`]
+//! and [`crate::sign`]: owners, section keys per epoch, the owner-signed ACL and the key
+//! material it implies, entries, access requests, and the SRS.
+
+mod acl;
+mod entry;
+mod ids;
+mod owner;
+mod principal;
+mod request;
+mod srs;
+mod srs_state;
+mod update;
+
+pub use acl::{
+    Acl, AclProblem, AclVerifier, History, ReaderGrant, SectionPolicy, SignedAcl, VerifiedAcl,
+};
+pub use entry::{BodyHeader, EntryOpener, EntrySealer, KeyBlock, SealedEntry, Unverified};
+pub use ids::{
+    AclVersion, EntryId, Epoch, PrincipalId, RecordId, RequestId, SectionId, SectionName, Timestamp,
+};
+pub use owner::{MasterSecret, Owner};
+pub use principal::{Fingerprint, KeyBundle, LoginChallenge, PrincipalKeys, Role};
+pub use request::{AccessRequest, RequestAction, RequestState, Right};
+pub use srs::{Refusal, Registration, Srs};
+pub use update::{AclUpdate, Change, ReKeyGrant, ReKeyId};

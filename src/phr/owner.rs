@@ -1,0 +1,385 @@
+//! The record owner (patient): a master secret, everything derived from it, and the ACL
+//! changes with the key material they imply.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+
+use rand_core::{CryptoRng, RngCore};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::encoding::{self, Reader, Tag};
+use crate::phr::{
+    Acl, AclProblem, AclUpdate, AclVersion, Change, Epoch, History, PrincipalKeys, ReKeyGrant,
+    ReKeyId, ReaderGrant, RecordId, SectionId, SectionName, SectionPolicy, SignedAcl, Timestamp,
+};
+use crate::pre::{ReKey, ReaderSecretKey, SectionSecretKey};
+use crate::sign::{Purpose, SigningKey, VerifyingKey};
+use crate::Error;
+
+/// The owner's 32-byte master secret: every section key, id and the owner's own keys derive
+/// from it. Wiped on drop, never printed.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct MasterSecret([u8; 32]);
+
+impl MasterSecret {
+    /// A fresh random master secret.
+    pub fn random<R: RngCore + CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let mut b = [0u8; 32];
+        rng.fill_bytes(&mut b);
+        Self(b)
+    }
+
+    /// From 32 bytes (the caller's backup).
+    pub fn from_raw(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The secret encoding (tag, version, 32 bytes), wiped when dropped.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 34]> {
+        let mut out = Zeroizing::new([0u8; 34]);
+        out[0] = Tag::MasterSecret as u8;
+        out[1] = encoding::VERSION;
+        out[2..].copy_from_slice(&self.0);
+        out
+    }
+
+    /// Decodes: length, tag, version.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::envelope(bytes, Tag::MasterSecret, "master secret")?;
+        let raw = r.array::<32>()?;
+        r.finish()?;
+        Ok(Self(raw))
+    }
+
+    fn info(label: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+        let mut info = Vec::new();
+        encoding::label(&mut info, label);
+        for p in parts {
+            encoding::put_lp_short(&mut info, p);
+        }
+        info
+    }
+}
+
+impl core::fmt::Debug for MasterSecret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("MasterSecret(..)")
+    }
+}
+
+/// A record owner.
+#[derive(Clone)]
+pub struct Owner {
+    master: MasterSecret,
+    keys: PrincipalKeys,
+}
+
+impl core::fmt::Debug for Owner {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Owner")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Owner {
+    /// An owner with a fresh master secret.
+    pub fn random<R: RngCore + CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        // Derivations from a random secret cannot hit a zero scalar except with
+        // probability 2^-254; retry rather than fail.
+        loop {
+            if let Ok(owner) = Self::from_master(MasterSecret::random(rng)) {
+                return owner;
+            }
+        }
+    }
+
+    /// The owner whose everything derives from `master`.
+    pub fn from_master(master: MasterSecret) -> Result<Self, Error> {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        encoding::hkdf(
+            &master.0,
+            &MasterSecret::info(b"sesphr/v1/owner-signing", &[]),
+            &mut seed[..],
+        );
+        let signing = SigningKey::from_seed(&seed)?;
+        encoding::hkdf(
+            &master.0,
+            &MasterSecret::info(b"sesphr/v1/owner-reader", &[]),
+            &mut seed[..],
+        );
+        let reader = ReaderSecretKey::from_seed(&seed)?;
+        Ok(Self {
+            master,
+            keys: PrincipalKeys::from_parts(signing, reader),
+        })
+    }
+
+    /// The master secret (for the caller's backup).
+    pub fn master_secret(&self) -> &MasterSecret {
+        &self.master
+    }
+
+    /// The owner's own principal keys (to register with the SRS, sign ACLs, log in).
+    pub fn keys(&self) -> &PrincipalKeys {
+        &self.keys
+    }
+
+    /// The key that verifies the owner's ACLs.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.keys.signing_key().verifying_key()
+    }
+
+    fn opaque_id(&self, kind: &[u8], name: &[u8]) -> Result<[u8; 16], Error> {
+        if name.len() > usize::from(u16::MAX) {
+            return Err(Error::InvalidName {
+                reason: "longer than 65 535 bytes",
+            });
+        }
+        let mut out = [0u8; 16];
+        encoding::hkdf(
+            &self.master.0,
+            &MasterSecret::info(b"sesphr/v1/id", &[kind, name]),
+            &mut out,
+        );
+        Ok(out)
+    }
+
+    /// The opaque id of the record the owner calls `name` (any non-empty name).
+    pub fn record_id(&self, name: &str) -> Result<RecordId, Error> {
+        if name.is_empty() {
+            return Err(Error::InvalidName { reason: "empty" });
+        }
+        Ok(RecordId::new(self.opaque_id(b"record", name.as_bytes())?))
+    }
+
+    /// The opaque id of a section name: the name itself never leaves the owner.
+    pub fn section_id(&self, name: &SectionName) -> SectionId {
+        // Validated names are at most 64 bytes, so this cannot fail.
+        SectionId::new(
+            self.opaque_id(b"section", name.as_str().as_bytes())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The section key of (record, section, epoch):
+    /// `HashToScalar(HKDF(master, lp("sesphr/v1/section") ‖ lp(record) ‖ lp(section) ‖ u32be(epoch)))`.
+    pub fn section_key(
+        &self,
+        record: RecordId,
+        section: SectionId,
+        epoch: Epoch,
+    ) -> Result<SectionSecretKey, Error> {
+        let mut info = MasterSecret::info(
+            b"sesphr/v1/section",
+            &[record.as_bytes(), section.as_bytes()],
+        );
+        info.extend_from_slice(&epoch.0.to_be_bytes());
+        SectionSecretKey::from_scalar(encoding::hash_to_scalar(
+            &self.master.0,
+            &info,
+            "section key",
+        )?)
+    }
+
+    /// Creates the first ACL (version 1) of `record`, with `changes` applied.
+    pub fn create_record<R: RngCore + CryptoRng + ?Sized>(
+        &self,
+        record: RecordId,
+        not_after: Timestamp,
+        changes: &[Change],
+        rng: &mut R,
+    ) -> Result<AclUpdate, Error> {
+        let empty = Acl {
+            record,
+            version: AclVersion(0),
+            not_after,
+            owner: self.keys.bundle(),
+            default_history: History::None,
+            sections: BTreeMap::new(),
+            retired: BTreeMap::new(),
+        };
+        self.update(&empty, not_after, changes, rng)
+    }
+
+    /// Applies `changes` to `current` (the owner's own latest ACL): the next version, signed,
+    /// valid until `not_after`, with exactly the re-encryption keys to add and delete.
+    ///
+    /// The key material is the difference between the (reader, section, epoch) grants of the
+    /// two versions, so any sequence of changes yields exactly what it implies.
+    pub fn update<R: RngCore + CryptoRng + ?Sized>(
+        &self,
+        current: &Acl,
+        not_after: Timestamp,
+        changes: &[Change],
+        rng: &mut R,
+    ) -> Result<AclUpdate, Error> {
+        if current.owner.signing_key() != &self.verifying_key() {
+            return Err(Error::AclRejected(AclProblem::WrongOwner));
+        }
+        let mut next = current.clone();
+        next.version = AclVersion(current.version.0.checked_add(1).ok_or(Error::TooLong {
+            what: "ACL version",
+        })?);
+        next.not_after = not_after;
+        for change in changes {
+            self.apply(&mut next, change)?;
+        }
+        let before = granted(current);
+        let after = granted(&next);
+        let mut add = Vec::new();
+        for id in after.difference(&before) {
+            let section = self.section_key(id.record, id.section, id.epoch)?;
+            let reader = next
+                .sections
+                .get(&id.section)
+                .and_then(|s| s.readers.get(&id.reader))
+                .ok_or(Error::NotFound { what: "reader" })?;
+            add.push(ReKeyGrant {
+                id: *id,
+                rekey: ReKey::new(&section, reader.bundle.reader_key()),
+            });
+        }
+        let delete = before.difference(&after).copied().collect();
+        let acl_bytes = next.to_bytes()?;
+        let signature =
+            self.keys
+                .signing_key()
+                .sign(Purpose::Acl, &[&SignedAcl::digest(&acl_bytes)], rng)?;
+        Ok(AclUpdate {
+            acl: SignedAcl {
+                acl: next,
+                acl_bytes,
+                signature,
+            },
+            add,
+            delete,
+        })
+    }
+
+    fn rotate(&self, acl: &mut Acl, section: SectionId) -> Result<(), Error> {
+        let record = acl.record;
+        let policy = acl.sections.get_mut(&section).ok_or(Error::InvalidChange {
+            reason: "no such section",
+        })?;
+        let epoch = policy.epoch.next()?;
+        policy.key = self.section_key(record, section, epoch)?.public_key();
+        policy.epoch = epoch;
+        Ok(())
+    }
+
+    fn apply(&self, acl: &mut Acl, change: &Change) -> Result<(), Error> {
+        let record = acl.record;
+        let missing = Error::InvalidChange {
+            reason: "no such section",
+        };
+        match change {
+            Change::AddSection { section } => {
+                if acl.sections.contains_key(section) {
+                    return Err(Error::InvalidChange {
+                        reason: "section already exists",
+                    });
+                }
+                let epoch = acl.retired.remove(section).unwrap_or_default();
+                let key = self.section_key(record, *section, epoch)?.public_key();
+                acl.sections.insert(
+                    *section,
+                    SectionPolicy {
+                        epoch,
+                        key,
+                        readers: BTreeMap::new(),
+                        writers: BTreeMap::new(),
+                    },
+                );
+            }
+            Change::RemoveSection { section } => {
+                let policy = acl.sections.remove(section).ok_or(missing)?;
+                acl.retired.insert(*section, policy.epoch.next()?);
+            }
+            Change::GrantRead {
+                section,
+                reader,
+                history,
+            } => {
+                let fp = reader.fingerprint();
+                let policy = acl.sections.get(section).ok_or(missing)?;
+                if policy.readers.contains_key(&fp) {
+                    return Err(Error::InvalidChange {
+                        reason: "already a reader of this section",
+                    });
+                }
+                let from = match history {
+                    History::None => {
+                        self.rotate(acl, *section)?;
+                        acl.sections
+                            .get(section)
+                            .map(|p| p.epoch)
+                            .unwrap_or_default()
+                    }
+                    History::FromEpoch(e) if *e <= policy.epoch => *e,
+                    History::FromEpoch(_) => {
+                        return Err(Error::InvalidChange {
+                            reason: "history starts after the current epoch",
+                        })
+                    }
+                    History::All => Epoch(0),
+                };
+                if let Some(p) = acl.sections.get_mut(section) {
+                    p.readers.insert(
+                        fp,
+                        ReaderGrant {
+                            bundle: *reader,
+                            from,
+                        },
+                    );
+                }
+            }
+            Change::RevokeRead { section, reader } => {
+                let policy = acl.sections.get_mut(section).ok_or(missing)?;
+                policy.readers.remove(reader).ok_or(Error::InvalidChange {
+                    reason: "not a reader of this section",
+                })?;
+                self.rotate(acl, *section)?;
+            }
+            Change::GrantWrite { section, writer } => {
+                let policy = acl.sections.get_mut(section).ok_or(missing)?;
+                if policy
+                    .writers
+                    .insert(writer.fingerprint(), *writer)
+                    .is_some()
+                {
+                    return Err(Error::InvalidChange {
+                        reason: "already a writer of this section",
+                    });
+                }
+            }
+            Change::RevokeWrite { section, writer } => {
+                let policy = acl.sections.get_mut(section).ok_or(missing)?;
+                policy.writers.remove(writer).ok_or(Error::InvalidChange {
+                    reason: "not a writer of this section",
+                })?;
+            }
+            Change::Rotate { section } => self.rotate(acl, *section)?,
+            Change::SetDefaultHistory(h) => acl.default_history = *h,
+        }
+        Ok(())
+    }
+}
+
+/// Every (reader, section, epoch) an ACL grants: one re-encryption key each.
+pub(crate) fn granted(acl: &Acl) -> BTreeSet<ReKeyId> {
+    let mut out = BTreeSet::new();
+    for (section, policy) in &acl.sections {
+        for (reader, grant) in &policy.readers {
+            for e in grant.from.0..=policy.epoch.0 {
+                out.insert(ReKeyId {
+                    record: acl.record,
+                    section: *section,
+                    epoch: Epoch(e),
+                    reader: *reader,
+                });
+            }
+        }
+    }
+    out
+}

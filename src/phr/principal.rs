@@ -1,0 +1,250 @@
+//! Principals: roles, public key bundles and their fingerprints, and the secret keys a
+//! principal keeps.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use rand_core::{CryptoRng, RngCore};
+
+use crate::encoding::{self, Reader, Tag};
+use crate::pre::{ReaderPublicKey, ReaderSecretKey};
+use crate::sign::{ProofOfPossession, Purpose, Signature, SigningKey, VerifyingKey};
+use crate::Error;
+
+/// What a principal is, as the registry records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Role {
+    /// A record owner.
+    Patient,
+    /// A writer of entries.
+    Hospital,
+    /// A reader.
+    Doctor,
+    /// A reader.
+    Pharmacist,
+    /// A reader.
+    Insurer,
+    /// A reader.
+    Family,
+    /// A reader.
+    Researcher,
+    /// The SRS administrator, who activates and deactivates principals.
+    Admin,
+}
+
+impl Role {
+    pub(crate) fn to_byte(self) -> u8 {
+        match self {
+            Role::Patient => 1,
+            Role::Hospital => 2,
+            Role::Doctor => 3,
+            Role::Pharmacist => 4,
+            Role::Insurer => 5,
+            Role::Family => 6,
+            Role::Researcher => 7,
+            Role::Admin => 8,
+        }
+    }
+
+    pub(crate) fn from_byte(b: u8) -> Result<Self, Error> {
+        Ok(match b {
+            1 => Role::Patient,
+            2 => Role::Hospital,
+            3 => Role::Doctor,
+            4 => Role::Pharmacist,
+            5 => Role::Insurer,
+            6 => Role::Family,
+            7 => Role::Researcher,
+            8 => Role::Admin,
+            _ => return Err(Error::InvalidEncoding { what: "role" }),
+        })
+    }
+}
+
+/// SHA-256 of a key bundle's canonical bytes: how the owner names grantees and writers.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fingerprint(pub(crate) [u8; 32]);
+
+impl Fingerprint {
+    /// The 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Wraps 32 bytes.
+    pub fn from_raw(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The short, human-comparable form: the first 10 bytes as five groups of four hex
+    /// digits, e.g. `3f2a-91c0-77de-0b41-e5a9`. 80 bits: enough to compare by eye or read
+    /// over the phone, not to look up by.
+    pub fn short(&self) -> alloc::string::String {
+        use core::fmt::Write;
+        let mut s = alloc::string::String::with_capacity(24);
+        for (i, pair) in self.0.chunks_exact(2).take(5).enumerate() {
+            if i > 0 {
+                s.push('-');
+            }
+            for b in pair {
+                let _ = write!(s, "{b:02x}");
+            }
+        }
+        s
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({})", self.short())
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in &self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A principal's public keys: a signing key and a reader (PRE delegatee) key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyBundle {
+    signing: VerifyingKey,
+    reader: ReaderPublicKey,
+}
+
+impl KeyBundle {
+    /// Size of the encoding.
+    pub const SIZE: usize = 2 + VerifyingKey::SIZE + ReaderPublicKey::SIZE;
+
+    /// Bundles two public keys.
+    pub fn new(signing: VerifyingKey, reader: ReaderPublicKey) -> Self {
+        Self { signing, reader }
+    }
+
+    /// The signature-verification key.
+    pub fn signing_key(&self) -> &VerifyingKey {
+        &self.signing
+    }
+
+    /// The PRE reader key.
+    pub fn reader_key(&self) -> &ReaderPublicKey {
+        &self.reader
+    }
+
+    /// SHA-256 of the canonical bytes.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint(encoding::sha256(&[&self.to_bytes()]))
+    }
+
+    /// The canonical encoding: tag, version, verifying key, reader key.
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut out = [0u8; Self::SIZE];
+        out[0] = Tag::KeyBundle as u8;
+        out[1] = encoding::VERSION;
+        out[2..2 + VerifyingKey::SIZE].copy_from_slice(&self.signing.to_bytes());
+        out[2 + VerifyingKey::SIZE..].copy_from_slice(&self.reader.to_bytes());
+        out
+    }
+
+    /// Decodes and checks both keys.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::envelope(bytes, Tag::KeyBundle, "key bundle")?;
+        let s = r.take(VerifyingKey::SIZE)?;
+        let p = r.take(ReaderPublicKey::SIZE)?;
+        r.finish()?;
+        Ok(Self {
+            signing: VerifyingKey::from_bytes(s)?,
+            reader: ReaderPublicKey::from_bytes(p)?,
+        })
+    }
+}
+
+impl fmt::Debug for KeyBundle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyBundle({})", self.fingerprint().short())
+    }
+}
+
+crate::macros::serde_via_bytes!(KeyBundle, "key bundle");
+
+/// A server-chosen login nonce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LoginChallenge(pub [u8; 32]);
+
+/// A principal's secret keys: signing and reading. Each is wiped on drop.
+#[derive(Clone)]
+pub struct PrincipalKeys {
+    signing: SigningKey,
+    reader: ReaderSecretKey,
+}
+
+impl PrincipalKeys {
+    /// Fresh random keys.
+    pub fn random<R: RngCore + CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        Self {
+            signing: SigningKey::random(rng),
+            reader: ReaderSecretKey::random(rng),
+        }
+    }
+
+    /// Keys from their parts.
+    pub fn from_parts(signing: SigningKey, reader: ReaderSecretKey) -> Self {
+        Self { signing, reader }
+    }
+
+    /// The public bundle to register and to be named by.
+    pub fn bundle(&self) -> KeyBundle {
+        KeyBundle::new(self.signing.verifying_key(), self.reader.public_key())
+    }
+
+    /// The signing key.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
+    /// The reader key.
+    pub fn reader_key(&self) -> &ReaderSecretKey {
+        &self.reader
+    }
+
+    /// A proof of possession of the signing key, for registration.
+    pub fn prove_possession<R: RngCore + CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+    ) -> Result<ProofOfPossession, Error> {
+        self.signing.prove_possession(rng)
+    }
+
+    /// Answers a login challenge: a [`Purpose::Login`] signature over the principal id and
+    /// the nonce.
+    pub fn answer_login<R: RngCore + CryptoRng + ?Sized>(
+        &self,
+        id: super::PrincipalId,
+        challenge: &LoginChallenge,
+        rng: &mut R,
+    ) -> Result<Signature, Error> {
+        self.signing
+            .sign(Purpose::Login, &[id.as_bytes(), &challenge.0], rng)
+    }
+}
+
+impl fmt::Debug for PrincipalKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrincipalKeys")
+            .field("bundle", &self.bundle())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn push_bundle(out: &mut Vec<u8>, b: &KeyBundle) {
+    out.extend_from_slice(&b.to_bytes());
+}
+
+pub(crate) fn read_bundle(r: &mut Reader<'_>) -> Result<KeyBundle, Error> {
+    KeyBundle::from_bytes(r.take(KeyBundle::SIZE)?)
+}

@@ -1,0 +1,165 @@
+//! Typed ACL changes and the key material they imply (ACL-driven key derivation, SPEC §4).
+
+use alloc::vec::Vec;
+
+use crate::encoding::{self, Reader, Tag};
+use crate::phr::{Epoch, Fingerprint, History, KeyBundle, RecordId, SectionId, SignedAcl};
+use crate::pre::ReKey;
+use crate::Error;
+
+/// One typed change to an ACL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// Adds a section at epoch 0 with no readers or writers.
+    AddSection {
+        /// The section.
+        section: SectionId,
+    },
+    /// Removes a section and all its grants (the SRS deletes every key for it).
+    RemoveSection {
+        /// The section.
+        section: SectionId,
+    },
+    /// Grants read. With [`History::None`] the section rotates first.
+    GrantRead {
+        /// The section.
+        section: SectionId,
+        /// The reader's keys, whose fingerprint the owner has verified.
+        reader: KeyBundle,
+        /// Which earlier epochs it gets.
+        history: History,
+    },
+    /// Revokes read: the reader's keys are deleted and the section rotates.
+    RevokeRead {
+        /// The section.
+        section: SectionId,
+        /// The reader.
+        reader: Fingerprint,
+    },
+    /// Grants write.
+    GrantWrite {
+        /// The section.
+        section: SectionId,
+        /// The writer's keys.
+        writer: KeyBundle,
+    },
+    /// Revokes write (no rotation needed).
+    RevokeWrite {
+        /// The section.
+        section: SectionId,
+        /// The writer.
+        writer: Fingerprint,
+    },
+    /// Moves the section to a new epoch and key; current readers get keys for it.
+    Rotate {
+        /// The section.
+        section: SectionId,
+    },
+    /// Sets the history new members get by default.
+    SetDefaultHistory(History),
+}
+
+/// Names one stored re-encryption key: (reader, section, epoch) in a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReKeyId {
+    /// The record.
+    pub record: RecordId,
+    /// The section.
+    pub section: SectionId,
+    /// The epoch.
+    pub epoch: Epoch,
+    /// The reader's fingerprint.
+    pub reader: Fingerprint,
+}
+
+impl ReKeyId {
+    const SIZE: usize = 16 + 16 + 4 + 32;
+
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.record.as_bytes());
+        out.extend_from_slice(self.section.as_bytes());
+        out.extend_from_slice(&self.epoch.0.to_be_bytes());
+        out.extend_from_slice(self.reader.as_bytes());
+    }
+
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Ok(Self {
+            record: RecordId::new(r.array()?),
+            section: SectionId::new(r.array()?),
+            epoch: Epoch(r.u32()?),
+            reader: Fingerprint(r.array()?),
+        })
+    }
+}
+
+/// A re-encryption key to store, with what it is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReKeyGrant {
+    /// Where it applies.
+    pub id: ReKeyId,
+    /// The key.
+    pub rekey: ReKey,
+}
+
+/// A new signed ACL and exactly the key material it implies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AclUpdate {
+    pub(crate) acl: SignedAcl,
+    pub(crate) add: Vec<ReKeyGrant>,
+    pub(crate) delete: Vec<ReKeyId>,
+}
+
+impl AclUpdate {
+    /// The new signed ACL.
+    pub fn acl(&self) -> &SignedAcl {
+        &self.acl
+    }
+
+    /// Re-encryption keys the SRS must add (one per reader per newly granted epoch).
+    pub fn keys_to_add(&self) -> &[ReKeyGrant] {
+        &self.add
+    }
+
+    /// Re-encryption keys the SRS must delete.
+    pub fn keys_to_delete(&self) -> &[ReKeyId] {
+        &self.delete
+    }
+
+    /// The canonical encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        encoding::header(&mut out, Tag::AclUpdate);
+        let _ = encoding::put_lp32(&mut out, "ACL", &self.acl.to_bytes());
+        let _ = encoding::put_count(&mut out, "keys", self.add.len());
+        for g in &self.add {
+            g.id.encode(&mut out);
+            out.extend_from_slice(&g.rekey.to_bytes());
+        }
+        let _ = encoding::put_count(&mut out, "keys", self.delete.len());
+        for d in &self.delete {
+            d.encode(&mut out);
+        }
+        out
+    }
+
+    /// Decodes (the ACL signature is checked by whoever applies the update).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::envelope(bytes, Tag::AclUpdate, "ACL update")?;
+        let acl = SignedAcl::from_bytes(r.lp32()?)?;
+        let mut add = Vec::new();
+        for _ in 0..r.count(ReKeyId::SIZE + ReKey::SIZE)? {
+            let id = ReKeyId::decode(&mut r)?;
+            let rekey = ReKey::from_bytes(r.take(ReKey::SIZE)?)?;
+            add.push(ReKeyGrant { id, rekey });
+        }
+        let mut delete = Vec::new();
+        for _ in 0..r.count(ReKeyId::SIZE)? {
+            delete.push(ReKeyId::decode(&mut r)?);
+        }
+        r.finish()?;
+        Ok(Self { acl, add, delete })
+    }
+}
+
+crate::macros::serde_via_bytes!(AclUpdate, "ACL update");

@@ -1,0 +1,186 @@
+//! Arithmetic in GT, the order-r subgroup of `Fq12^*`: the two membership checks of SPEC §2
+//! and exponentiation with the 4-way Frobenius decomposition of the exponent.
+//!
+//! For BLS12-381, `p ≡ u (mod r)` with `u = -0xd201000000010000`. On elements of order r the
+//! Frobenius map `f ↦ f^p` is therefore the same as `f ↦ f^u`, so an exponent `e < r` written in
+//! base `|u|` as `e = d0 + d1·|u| + d2·|u|² + d3·|u|³` (four 64-bit digits) gives
+//! `f^e = f^d0 · (f^(-p))^d1 · (f^(p²))^d2 · (f^(-p³))^d3`: one 64-step multi-exponentiation
+//! with cheap Frobenius maps instead of a 255-step exponentiation.
+
+use ark_bls12_381::{Fq12, Fr};
+use ark_ff::{CyclotomicMultSubgroup, Field, One, PrimeField, Zero};
+use zeroize::Zeroize;
+
+use crate::error::{Error, GtCheck};
+
+/// `|u|`, the absolute value of the BLS12-381 curve parameter (which is negative).
+const U_ABS: u64 = 0xd201_0000_0001_0000;
+
+/// Runs the checks of SPEC §2 on an element claimed to be in GT: not zero, not one, in the
+/// cyclotomic subgroup, then of order r.
+pub fn check(f: &Fq12) -> Result<(), Error> {
+    if f.is_zero() || f.is_one() {
+        return Err(Error::InvalidGtElement(GtCheck::Trivial));
+    }
+    let mut f2 = *f;
+    f2.frobenius_map_in_place(2);
+    let mut f4 = f2;
+    f4.frobenius_map_in_place(2);
+    if f4 * f != f2 {
+        return Err(Error::InvalidGtElement(GtCheck::NotCyclotomic));
+    }
+    // Only valid in the cyclotomic subgroup, where inversion is conjugation.
+    let mut fp = *f;
+    fp.frobenius_map_in_place(1);
+    if fp != pow_u(f) {
+        return Err(Error::InvalidGtElement(GtCheck::WrongOrder));
+    }
+    Ok(())
+}
+
+/// `f^u` for a cyclotomic `f` (u is negative: `f^u = conj(f^|u|)`).
+fn pow_u(f: &Fq12) -> Fq12 {
+    let mut out = f.cyclotomic_exp([U_ABS]);
+    out.cyclotomic_inverse_in_place();
+    out
+}
+
+/// Writes `e` in base `|u|`: four digits, each below `|u| < 2^64`. Exact because `e < r < |u|^4`.
+pub fn decompose(e: &Fr) -> [u64; 4] {
+    let mut limbs = e.into_bigint().0;
+    let mut digits = [0u64; 4];
+    for d in &mut digits {
+        let mut rem: u128 = 0;
+        for limb in limbs.iter_mut().rev() {
+            let cur = (rem << 64) | u128::from(*limb);
+            // The quotient of a value below |u|·2^64 by |u| fits in 64 bits.
+            *limb = (cur / u128::from(U_ABS)) as u64;
+            rem = cur % u128::from(U_ABS);
+        }
+        *d = rem as u64;
+    }
+    limbs.zeroize();
+    digits
+}
+
+/// The four Frobenius bases `f, f^(-p), f^(p²), f^(-p³)` of an order-r element.
+pub fn frobenius_bases(f: &Fq12) -> [Fq12; 4] {
+    let mut b1 = *f;
+    b1.frobenius_map_in_place(1);
+    let mut b2 = *f;
+    b2.frobenius_map_in_place(2);
+    let mut b3 = *f;
+    b3.frobenius_map_in_place(3);
+    b1.cyclotomic_inverse_in_place();
+    b3.cyclotomic_inverse_in_place();
+    [*f, b1, b2, b3]
+}
+
+/// The 16 products of subsets of the four bases, for the joint multi-exponentiation.
+pub fn joint_table(bases: &[Fq12; 4]) -> [Fq12; 16] {
+    let mut table = [Fq12::one(); 16];
+    for i in 1..16usize {
+        let low = i.trailing_zeros() as usize;
+        let rest = i & (i - 1);
+        table[i] = table[rest] * bases[low];
+    }
+    table
+}
+
+/// `f^e` from a precomputed joint table of `f`'s Frobenius bases.
+pub fn pow_with_table(table: &[Fq12; 16], e: &Fr) -> Fq12 {
+    let mut digits = decompose(e);
+    let mut acc = Fq12::one();
+    let mut started = false;
+    for bit in (0..64).rev() {
+        if started {
+            acc.cyclotomic_square_in_place();
+        }
+        let idx = digits.iter().enumerate().fold(0usize, |idx, (k, d)| {
+            idx | ((((d >> bit) & 1) as usize) << k)
+        });
+        if idx != 0 {
+            acc *= table[idx];
+            started = true;
+        }
+    }
+    digits.zeroize();
+    acc
+}
+
+/// `f^e` for `f` of order r (checked by the caller or by construction).
+pub fn pow(f: &Fq12, e: &Fr) -> Fq12 {
+    let mut table = joint_table(&frobenius_bases(f));
+    let out = pow_with_table(&table, e);
+    table.iter_mut().for_each(Zeroize::zeroize);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bls12_381::Bls12_381;
+    use ark_ec::pairing::Pairing;
+    use ark_ec::PrimeGroup;
+    use ark_std::UniformRand;
+
+    fn z() -> Fq12 {
+        Bls12_381::pairing(
+            ark_bls12_381::G1Projective::generator(),
+            ark_bls12_381::G2Projective::generator(),
+        )
+        .0
+    }
+
+    #[test]
+    fn decomposition_recombines() {
+        let mut rng = ark_std::test_rng();
+        let u = Fr::from(U_ABS);
+        for _ in 0..64 {
+            let e = Fr::rand(&mut rng);
+            let d = decompose(&e);
+            let back =
+                Fr::from(d[0]) + u * (Fr::from(d[1]) + u * (Fr::from(d[2]) + u * Fr::from(d[3])));
+            assert_eq!(back, e);
+            assert!(d.iter().all(|&x| x < U_ABS));
+        }
+        let max = -Fr::one();
+        let d = decompose(&max);
+        assert!(d.iter().all(|&x| x < U_ABS));
+    }
+
+    #[test]
+    fn frobenius_pow_matches_naive_pow() {
+        let mut rng = ark_std::test_rng();
+        let z = z();
+        for _ in 0..8 {
+            let x = Fr::rand(&mut rng);
+            let f = z.pow(x.into_bigint());
+            let e = Fr::rand(&mut rng);
+            assert_eq!(pow(&f, &e), f.pow(e.into_bigint()));
+        }
+        assert_eq!(pow(&z, &Fr::one()), z);
+        assert_eq!(pow(&z, &Fr::zero()), Fq12::one());
+    }
+
+    #[test]
+    fn check_accepts_gt_and_refuses_others() {
+        let z = z();
+        assert_eq!(check(&z), Ok(()));
+        assert_eq!(
+            check(&Fq12::one()),
+            Err(Error::InvalidGtElement(GtCheck::Trivial))
+        );
+        assert_eq!(
+            check(&Fq12::zero()),
+            Err(Error::InvalidGtElement(GtCheck::Trivial))
+        );
+        // A generic field element is not cyclotomic.
+        let mut rng = ark_std::test_rng();
+        let g = Fq12::rand(&mut rng);
+        assert_eq!(
+            check(&g),
+            Err(Error::InvalidGtElement(GtCheck::NotCyclotomic))
+        );
+    }
+}

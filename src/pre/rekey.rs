@@ -1,0 +1,57 @@
+//! Re-encryption keys and the proxy's re-encryption.
+
+use ark_bls12_381::{Bls12_381, Fq12, G2Affine};
+use ark_ec::pairing::Pairing;
+use ark_ec::{AffineRepr, CurveGroup};
+
+use crate::encoding::{self, Tag, G2_LEN};
+use crate::macros::point_newtype;
+use crate::pre::{Capsule, ReCapsule, ReaderPublicKey, SectionSecretKey};
+
+/// A re-encryption key `rk = B^(1/a)` from a section to a reader, kept in prepared
+/// (Miller-loop-ready) form so re-encryption skips the G2 line computations.
+///
+/// Held by the SRS. Together with the reader's secret it yields `g2^(1/a)`, which opens every
+/// capsule of that section key: that is what the grant gives (SPEC §2).
+#[derive(Clone)]
+pub struct ReKey {
+    pub(crate) point: G2Affine,
+    prepared: <Bls12_381 as Pairing>::G2Prepared,
+}
+
+impl ReKey {
+    fn from_point(point: G2Affine) -> Self {
+        Self {
+            prepared: point.into(),
+            point,
+        }
+    }
+
+    /// `rk = B^(1/a)`: made by the owner from the section secret and the reader's public key.
+    pub fn new(section: &SectionSecretKey, reader: &ReaderPublicKey) -> Self {
+        Self::from_point((reader.point.into_group() * section.scalar_inverse()).into_affine())
+    }
+
+    /// Re-encrypts a capsule for this key's reader: `T = e(C, rk)`.
+    pub fn reencrypt(&self, capsule: &Capsule) -> ReCapsule {
+        let ml = Bls12_381::multi_miller_loop([capsule.point], [self.prepared.clone()]);
+        // Valid, non-identity inputs always give a Miller-loop output that is invertible.
+        let t = Bls12_381::final_exponentiation(ml).map_or_else(Fq12::default, |o| o.0);
+        ReCapsule::from_parts(*capsule, t)
+    }
+
+    /// Re-encrypts many capsules with this key.
+    pub fn reencrypt_many(&self, capsules: &[Capsule]) -> alloc::vec::Vec<ReCapsule> {
+        capsules.iter().map(|c| self.reencrypt(c)).collect()
+    }
+}
+
+point_newtype!(
+    ReKey,
+    G2Affine,
+    G2_LEN,
+    Tag::ReKey,
+    "re-encryption key",
+    encoding::g2_bytes,
+    encoding::decode_g2
+);
