@@ -285,8 +285,6 @@ pub enum AclProblem {
     WrongOwner,
     /// It is not the ACL version the entry names.
     VersionMismatch,
-    /// The version does not increase by the rule (an update must bump it).
-    NotNewer,
 }
 
 impl fmt::Display for AclProblem {
@@ -303,7 +301,6 @@ impl fmt::Display for AclProblem {
             AclProblem::WrongRecord => f.write_str("for another record"),
             AclProblem::WrongOwner => f.write_str("not signed by the record owner"),
             AclProblem::VersionMismatch => f.write_str("not the version the entry names"),
-            AclProblem::NotNewer => f.write_str("version does not increase"),
         }
     }
 }

@@ -1,0 +1,190 @@
+//! Every `Error` variant is produced by a real failing operation, and this test fails when a
+//! variant is added to `src/error.rs` without one.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use sesphr::dem::{open_body, BodySealer, DataKey, NoncePrefix};
+use sesphr::phr::{
+    Change, History, MasterSecret, Owner, PrincipalId, PrincipalKeys, RecordId, Role, SectionId,
+    SectionName, Srs, Timestamp,
+};
+use sesphr::pre::{Capsule, ReCapsule, SectionPublicKey, SectionSecretKey};
+use sesphr::sign::{Purpose, SigningKey};
+use sesphr::Error;
+
+fn variant(e: &Error) -> String {
+    let s = format!("{e:?}");
+    s.split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The variant names declared in `src/error.rs`.
+fn declared() -> BTreeSet<String> {
+    let src = include_str!("../src/error.rs");
+    let body = src
+        .split("pub enum Error {")
+        .nth(1)
+        .unwrap()
+        .split("\n}\n")
+        .next()
+        .unwrap();
+    body.lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("///") && !l.starts_with("//"))
+        .filter_map(|l| {
+            let name: String = l.chars().take_while(|c| c.is_alphanumeric()).collect();
+            (!name.is_empty()
+                && name.chars().next().unwrap().is_uppercase()
+                && (l.ends_with('{') || l.ends_with(',') || l.contains('(')))
+            .then_some(name)
+        })
+        .filter(|n| n != "Option")
+        .collect()
+}
+
+fn produced() -> Vec<Error> {
+    let mut rng = common::rng(90);
+    let a = SectionSecretKey::random(&mut rng);
+    let good = a.public_key().to_bytes();
+    let mut out = Vec::new();
+    out.push(SectionPublicKey::from_bytes(&good[..3]).unwrap_err());
+    out.push(Capsule::from_bytes(&good).unwrap_err()); // UnknownTag
+    out.push(SectionPublicKey::from_bytes(&[&[1u8, 7][..], &good[2..]].concat()).unwrap_err());
+    let mut no_flag = good;
+    no_flag[2] &= 0x7f;
+    out.push(SectionPublicKey::from_bytes(&no_flag).unwrap_err()); // InvalidPoint
+    let mut ident = vec![3u8, 1, 0xc0];
+    ident.extend([0; 47]);
+    out.push(Capsule::from_bytes(&ident).unwrap_err()); // IdentityPoint
+    let mut x = ark_bls12_381::Fq::from(1u64);
+    let off = loop {
+        if let Some(p) = ark_bls12_381::G1Affine::get_point_from_x_unchecked(x, true) {
+            if !p.is_in_correct_subgroup_assuming_on_curve() {
+                break p;
+            }
+        }
+        x += ark_bls12_381::Fq::from(1u64);
+    };
+    let mut off_bytes = vec![3u8, 1];
+    ark_serialize::CanonicalSerialize::serialize_compressed(&off, &mut off_bytes).unwrap();
+    out.push(Capsule::from_bytes(&off_bytes).unwrap_err()); // NotInSubgroup
+    out.push(SectionSecretKey::from_bytes(&[&[8u8, 1][..], &[0xff; 32]].concat()).unwrap_err());
+    out.push(SectionSecretKey::from_bytes(&[&[8u8, 1][..], &[0; 32]].concat()).unwrap_err());
+    let b = sesphr::pre::ReaderSecretKey::random(&mut rng);
+    let (c, _) = sesphr::pre::encapsulate(&a.public_key(), b"", &mut rng).unwrap();
+    let mut rc = sesphr::pre::ReKey::new(&a, &b.public_key())
+        .reencrypt(&c)
+        .to_bytes();
+    rc[50..].fill(0);
+    out.push(ReCapsule::from_bytes(&rc).unwrap_err()); // InvalidGtElement
+    let dk = DataKey::random(&mut rng);
+    out.push(open_body(&dk, &NoncePrefix([0; 7]), b"", &[0; 40]).unwrap_err()); // DecryptionFailed
+    let sk = SigningKey::random(&mut rng);
+    let sig = sk.sign(Purpose::Acl, &[b"a"], &mut rng).unwrap();
+    out.push(
+        sk.verifying_key()
+            .verify(Purpose::Login, &[b"a"], &sig)
+            .unwrap_err(),
+    ); // BadSignature
+    out.push(
+        sk.sign(Purpose::Acl, &[&[0u8; 70_000]], &mut rng)
+            .unwrap_err(),
+    ); // TooLong
+    out.push(SectionName::new("Bad Name").unwrap_err()); // InvalidName
+    out.push(
+        BodySealer::new(&dk, &NoncePrefix([0; 7]), b"")
+            .seal_segment(b"short")
+            .unwrap_err(),
+    ); // StreamMisuse
+
+    let admin = PrincipalKeys::random(&mut rng);
+    let mut srs = Srs::new(
+        PrincipalId::new([0; 16]),
+        admin.bundle(),
+        &admin.prove_possession(&mut rng).unwrap(),
+    )
+    .unwrap();
+    out.push(
+        srs.activate(PrincipalId::new([1; 16]), PrincipalId::new([0; 16]))
+            .unwrap_err(),
+    ); // NotAuthorized
+    out.push(
+        srs.activate(PrincipalId::new([0; 16]), PrincipalId::new([1; 16]))
+            .unwrap_err(),
+    ); // NotFound
+    out.push(
+        srs.register(
+            PrincipalId::new([0; 16]),
+            Role::Admin,
+            admin.bundle(),
+            &admin.prove_possession(&mut rng).unwrap(),
+        )
+        .unwrap_err(),
+    ); // AlreadyExists
+    let owner = Owner::from_master(MasterSecret::from_raw([1; 32])).unwrap();
+    let s = SectionId::new([1; 16]);
+    let u = owner
+        .create_record(
+            RecordId::new([1; 16]),
+            Timestamp(10),
+            &[Change::AddSection { section: s }],
+            &mut rng,
+        )
+        .unwrap();
+    let mut v = sesphr::phr::AclVerifier::new(RecordId::new([1; 16]), owner.verifying_key());
+    out.push(v.accept(u.acl(), Timestamp(11)).unwrap_err()); // AclRejected
+    out.push(
+        owner
+            .create_record(
+                RecordId::new([1; 16]),
+                Timestamp(10),
+                &[Change::RemoveSection {
+                    section: SectionId::new([2; 16]),
+                }],
+                &mut rng,
+            )
+            .unwrap_err(),
+    ); // InvalidChange
+    srs.register(
+        PrincipalId::new([1; 16]),
+        Role::Patient,
+        owner.keys().bundle(),
+        &owner.keys().prove_possession(&mut rng).unwrap(),
+    )
+    .unwrap();
+    srs.activate(PrincipalId::new([0; 16]), PrincipalId::new([1; 16]))
+        .unwrap();
+    srs.apply_update(PrincipalId::new([1; 16]), &u, Timestamp(1))
+        .unwrap();
+    let req = srs
+        .request(
+            PrincipalId::new([1; 16]),
+            RecordId::new([1; 16]),
+            sesphr::phr::Right::Read(Some(History::All)),
+            &[s],
+            Timestamp(1),
+        )
+        .unwrap();
+    out.push(srs.delete_request(req).unwrap_err()); // IllegalTransition
+    out
+}
+
+#[test]
+fn every_error_variant_is_produced_by_a_test() {
+    let declared = declared();
+    assert!(declared.len() >= 20, "parsed variants: {declared:?}");
+    let names: BTreeSet<String> = produced().iter().map(variant).collect();
+    let missing: Vec<_> = declared.difference(&names).collect();
+    assert!(
+        missing.is_empty(),
+        "Error variants without a producing test: {missing:?}"
+    );
+    // Displays never carry secrets and are non-empty.
+    for e in produced() {
+        assert!(!e.to_string().is_empty());
+    }
+}
