@@ -12,7 +12,7 @@ use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate
 use hkdf::Hkdf;
 use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, GtCheck};
 
@@ -57,6 +57,21 @@ pub enum Tag {
     AccessRequest = 0x17,
     SrsState = 0x18,
     AclUpdate = 0x1c,
+}
+
+/// `tag ‖ version ‖ payload` for a secret, in a buffer wiped on drop. `N` is the payload
+/// length plus two.
+pub fn secret_envelope<const N: usize>(tag: Tag, payload: &[u8]) -> Zeroizing<[u8; N]> {
+    debug_assert_eq!(payload.len() + 2, N);
+    let mut out = Zeroizing::new([0u8; N]);
+    let buf: &mut [u8; N] = &mut out;
+    for (dst, src) in buf
+        .iter_mut()
+        .zip([tag as u8, VERSION].iter().chain(payload))
+    {
+        *dst = *src;
+    }
+    out
 }
 
 /// Appends `tag ‖ version`.

@@ -93,6 +93,15 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -112,6 +121,11 @@ pub mod sign;
 
 pub use error::{Error, GtCheck};
 pub use rand_core;
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// The suite id: the HKDF salt of every derivation, and the name of this format.
 pub const SUITE_ID: &str = "sesphr/v1/bls12-381/afgh/aes-256-gcm/sha-256";

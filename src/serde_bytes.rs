@@ -12,8 +12,11 @@ pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
     if s.is_human_readable() {
         let mut hex = String::with_capacity(bytes.len() * 2);
         for b in bytes {
-            hex.push(char::from(HEX[usize::from(b >> 4)]));
-            hex.push(char::from(HEX[usize::from(b & 0x0f)]));
+            for nib in [b >> 4, b & 0x0f] {
+                hex.push(char::from(
+                    HEX.get(usize::from(nib)).copied().unwrap_or(b'0'),
+                ));
+            }
         }
         s.serialize_str(&hex)
     } else {
@@ -42,12 +45,15 @@ impl<'de> Visitor<'de> for BytesVisitor {
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
         let raw = v.as_bytes();
-        if raw.len() % 2 != 0 {
+        if !raw.len().is_multiple_of(2) {
             return Err(E::custom("odd-length hex"));
         }
         raw.chunks_exact(2)
-            .map(|p| match (nibble(p[0]), nibble(p[1])) {
-                (Some(h), Some(l)) => Ok((h << 4) | l),
+            .map(|p| match p {
+                [h, l] => match (nibble(*h), nibble(*l)) {
+                    (Some(h), Some(l)) => Ok((h << 4) | l),
+                    _ => Err(E::custom("invalid hex")),
+                },
                 _ => Err(E::custom("invalid hex")),
             })
             .collect()

@@ -158,8 +158,11 @@ impl SigningKey {
     ) -> Result<Signature, Error> {
         let msg = message(purpose, fields)?;
         let mut ikm = Zeroizing::new([0u8; 2 * SCALAR_LEN]);
-        ikm[..SCALAR_LEN].copy_from_slice(&encoding::scalar_bytes(&self.x));
-        rng.fill_bytes(&mut ikm[SCALAR_LEN..]);
+        let (secret, fresh) = ikm.split_at_mut(SCALAR_LEN);
+        let mut x = encoding::scalar_bytes(&self.x);
+        secret.copy_from_slice(&x);
+        x.zeroize();
+        rng.fill_bytes(fresh);
         let mut info = Vec::new();
         encoding::label(&mut info, b"sesphr/v1/schnorr-nonce");
         encoding::put_lp_short(&mut info, &encoding::sha256(&[&msg]));
@@ -189,10 +192,9 @@ impl SigningKey {
 
     /// The secret encoding (tag, version, scalar), wiped when dropped.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 2 + SCALAR_LEN]> {
-        let mut out = Zeroizing::new([0u8; 2 + SCALAR_LEN]);
-        out[0] = Tag::SigningKey as u8;
-        out[1] = encoding::VERSION;
-        out[2..].copy_from_slice(&encoding::scalar_bytes(&self.x));
+        let mut s = encoding::scalar_bytes(&self.x);
+        let out = encoding::secret_envelope(Tag::SigningKey, &s);
+        s.zeroize();
         out
     }
 

@@ -11,6 +11,7 @@ use crate::encoding::{self, Reader, Tag};
 use crate::phr::{
     Acl, AclProblem, AclUpdate, AclVersion, Change, Epoch, History, PrincipalKeys, ReKeyGrant,
     ReKeyId, ReaderGrant, RecordId, SectionId, SectionName, SectionPolicy, SignedAcl, Timestamp,
+    VerifiedAcl,
 };
 use crate::pre::{ReKey, ReaderSecretKey, SectionSecretKey};
 use crate::sign::{Purpose, SigningKey, VerifyingKey};
@@ -36,11 +37,7 @@ impl MasterSecret {
 
     /// The secret encoding (tag, version, 32 bytes), wiped when dropped.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 34]> {
-        let mut out = Zeroizing::new([0u8; 34]);
-        out[0] = Tag::MasterSecret as u8;
-        out[1] = encoding::VERSION;
-        out[2..].copy_from_slice(&self.0);
-        out
+        encoding::secret_envelope(Tag::MasterSecret, &self.0)
     }
 
     /// Decodes: length, tag, version.
@@ -199,7 +196,7 @@ impl Owner {
             sections: BTreeMap::new(),
             retired: BTreeMap::new(),
         };
-        self.update(&empty, not_after, changes, rng)
+        self.next_version(&empty, not_after, changes, rng)
     }
 
     /// Applies `changes` to `current` (the owner's own latest ACL): the next version, signed,
@@ -208,6 +205,16 @@ impl Owner {
     /// The key material is the difference between the (reader, section, epoch) grants of the
     /// two versions, so any sequence of changes yields exactly what it implies.
     pub fn update<R: RngCore + CryptoRng + ?Sized>(
+        &self,
+        current: &VerifiedAcl,
+        not_after: Timestamp,
+        changes: &[Change],
+        rng: &mut R,
+    ) -> Result<AclUpdate, Error> {
+        self.next_version(current, not_after, changes, rng)
+    }
+
+    fn next_version<R: RngCore + CryptoRng + ?Sized>(
         &self,
         current: &Acl,
         not_after: Timestamp,

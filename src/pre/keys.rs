@@ -49,11 +49,8 @@ fn seed_scalar(seed: &[u8; 32], label: &[u8]) -> Result<Fr, Error> {
 }
 
 fn encode_secret(tag: Tag, x: &Fr) -> Zeroizing<[u8; SECRET_SIZE]> {
-    let mut out = Zeroizing::new([0u8; SECRET_SIZE]);
-    out[0] = tag as u8;
-    out[1] = encoding::VERSION;
     let mut s = encoding::scalar_bytes(x);
-    out[2..].copy_from_slice(&s);
+    let out = encoding::secret_envelope(tag, &s);
     s.zeroize();
     out
 }
