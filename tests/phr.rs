@@ -1125,3 +1125,60 @@ fn streaming_entries_match_in_memory_and_mark_plaintext_unverified() {
     );
     let _ = fx.write(fx.medical, b"");
 }
+
+#[test]
+fn owner_and_reader_paths_round_trip_at_segment_boundaries() {
+    let mut fx = Fx::new();
+    let seg = sesphr::dem::SEGMENT_SIZE;
+    for n in [0, 1, seg - 1, seg, seg + 1, 1 << 20] {
+        let data: Vec<u8> = (0..n).map(|i| (i * 7 + 3) as u8).collect();
+        let e = fx.write(fx.medical, &data);
+        let e = SealedEntry::from_bytes(&e.to_bytes().unwrap()).unwrap();
+        assert_eq!(
+            fx.read((&fx.doctor, fx.doctor_id), &e).unwrap(),
+            data,
+            "reader, size {n}"
+        );
+        assert_eq!(
+            fx.owner.open_entry(&e, &fx.acl_v(&e)).unwrap(),
+            data,
+            "owner, size {n}"
+        );
+    }
+}
+
+#[test]
+fn a_key_swapped_in_the_registry_gets_nothing() {
+    // The SRS is not trusted for key authenticity: if its registry says the doctor's id has
+    // the attacker's keys, the ACL (which names the doctor's fingerprint) grants it nothing.
+    let mut fx = Fx::new();
+    let e = fx.write(fx.medical, b"secret");
+    let attacker = PrincipalKeys::random(&mut common::rng(57));
+    let mut bytes = fx.srs.to_bytes().unwrap();
+    let genuine = fx.doctor.bundle().to_bytes();
+    let at = bytes
+        .windows(genuine.len())
+        .position(|w| w == genuine.as_slice())
+        .unwrap();
+    bytes[at..at + genuine.len()].copy_from_slice(&attacker.bundle().to_bytes());
+    let swapped = Srs::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        swapped.principal(fx.doctor_id).unwrap().bundle,
+        attacker.bundle()
+    );
+    assert_eq!(
+        swapped
+            .reencrypt(fx.doctor_id, e.header(), e.key_block(), NOW)
+            .unwrap_err(),
+        refused(Refusal::NoReadRight)
+    );
+    // And the genuine re-encryption opens only for the genuine key.
+    let rc = fx
+        .srs
+        .reencrypt(fx.doctor_id, e.header(), e.key_block(), NOW)
+        .unwrap();
+    assert_eq!(
+        attacker.open_entry(&e, &rc, &fx.acl()).unwrap_err(),
+        Error::DecryptionFailed
+    );
+}

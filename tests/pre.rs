@@ -420,3 +420,24 @@ fn a_genuine_t_from_another_capsule_decodes_but_gives_another_key() {
         k1
     );
 }
+
+mod properties {
+    use proptest::prelude::*;
+    use sesphr::pre::{encapsulate, ReKey, ReaderSecretKey, SectionSecretKey};
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_keys_and_context_round_trip(a in any::<[u8; 32]>(), b in any::<[u8; 32]>(), r in any::<[u8; 32]>(), ctx in proptest::collection::vec(any::<u8>(), 0..200)) {
+            use rand_chacha::rand_core::SeedableRng;
+            let a = SectionSecretKey::from_seed(&a).unwrap();
+            let b = ReaderSecretKey::from_seed(&b).unwrap();
+            let mut rng = rand_chacha::ChaCha20Rng::from_seed(r);
+            let (c, k) = encapsulate(&a.public_key(), &ctx, &mut rng).unwrap();
+            prop_assert_eq!(&a.decapsulate(&c, &ctx).unwrap(), &k);
+            let rc = ReKey::new(&a, &b.public_key()).reencrypt(&c);
+            prop_assert_eq!(&b.decapsulate_reencrypted(&rc, &a.public_key(), &ctx).unwrap(), &k);
+        }
+    }
+}
