@@ -340,6 +340,21 @@ pub fn random_scalar<R: RngCore + CryptoRng + ?Sized>(rng: &mut R) -> Fr {
     }
 }
 
+/// Inserts into a map being decoded, keeping the encoding canonical: keys must arrive in
+/// strictly increasing order, so every map has exactly one encoding.
+pub fn insert_in_order<K: Ord, V>(
+    map: &mut alloc::collections::BTreeMap<K, V>,
+    k: K,
+    v: V,
+    what: &'static str,
+) -> Result<(), Error> {
+    if map.last_key_value().is_some_and(|(last, _)| *last >= k) {
+        return Err(Error::InvalidEncoding { what });
+    }
+    map.insert(k, v);
+    Ok(())
+}
+
 /// `lp(label)` for fixed ASCII labels used as HKDF info prefixes.
 pub fn label(out: &mut Vec<u8>, label: &[u8]) {
     put_lp_short(out, label);

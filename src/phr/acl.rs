@@ -4,7 +4,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::encoding::{self, Reader, Tag};
+use crate::encoding::{self, insert_in_order, Reader, Tag};
 use crate::phr::principal::{push_bundle, read_bundle};
 use crate::phr::{AclVersion, Epoch, Fingerprint, KeyBundle, RecordId, SectionId, Timestamp};
 use crate::pre::SectionPublicKey;
@@ -215,12 +215,13 @@ impl Acl {
                     &mut readers,
                     bundle.fingerprint(),
                     ReaderGrant { bundle, from },
+                    "ACL (order)",
                 )?;
             }
             let mut writers = BTreeMap::new();
             for _ in 0..r.count(KeyBundle::SIZE)? {
                 let bundle = read_bundle(&mut r)?;
-                insert_in_order(&mut writers, bundle.fingerprint(), bundle)?;
+                insert_in_order(&mut writers, bundle.fingerprint(), bundle, "ACL (order)")?;
             }
             insert_in_order(
                 &mut sections,
@@ -231,6 +232,7 @@ impl Acl {
                     readers,
                     writers,
                 },
+                "ACL (order)",
             )?;
         }
         let mut retired = BTreeMap::new();
@@ -240,7 +242,7 @@ impl Acl {
             if sections.contains_key(&id) {
                 return Err(Error::InvalidEncoding { what });
             }
-            insert_in_order(&mut retired, id, next)?;
+            insert_in_order(&mut retired, id, next, "ACL (order)")?;
         }
         r.finish()?;
         Ok(Self {
@@ -253,17 +255,6 @@ impl Acl {
             retired,
         })
     }
-}
-
-/// Inserts keeping the encoding canonical: keys must arrive strictly increasing.
-fn insert_in_order<K: Ord, V>(map: &mut BTreeMap<K, V>, k: K, v: V) -> Result<(), Error> {
-    if map.last_key_value().is_some_and(|(last, _)| *last >= k) {
-        return Err(Error::InvalidEncoding {
-            what: "ACL (order)",
-        });
-    }
-    map.insert(k, v);
-    Ok(())
 }
 
 /// Why an ACL was refused.

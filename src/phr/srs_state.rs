@@ -5,7 +5,7 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use crate::encoding::{self, Reader, Tag};
+use crate::encoding::{self, insert_in_order, Reader, Tag};
 use crate::phr::principal::{push_bundle, read_bundle};
 use crate::phr::srs::Registration;
 use crate::phr::{
@@ -15,14 +15,6 @@ use crate::pre::ReKey;
 use crate::Error;
 
 const WHAT: &str = "SRS state";
-
-fn insert_in_order<K: Ord, V>(map: &mut BTreeMap<K, V>, k: K, v: V) -> Result<(), Error> {
-    if map.last_key_value().is_some_and(|(last, _)| *last >= k) {
-        return Err(Error::InvalidEncoding { what: WHAT });
-    }
-    map.insert(k, v);
-    Ok(())
-}
 
 impl Srs {
     /// The canonical encoding of the whole state, for the caller to persist.
@@ -78,6 +70,7 @@ impl Srs {
                     bundle,
                     active,
                 },
+                WHAT,
             )?;
         }
         let mut records = BTreeMap::new();
@@ -91,7 +84,7 @@ impl Srs {
                 return Err(bad());
             }
             acl.verify(reg.bundle.signing_key())?;
-            insert_in_order(&mut records, record, (owner, acl))?;
+            insert_in_order(&mut records, record, (owner, acl), WHAT)?;
         }
         let mut rekeys = BTreeMap::new();
         for _ in 0..r.count(68 + ReKey::SIZE)? {
@@ -100,7 +93,7 @@ impl Srs {
             if !records.contains_key(&id.record) {
                 return Err(bad());
             }
-            insert_in_order(&mut rekeys, id, rk)?;
+            insert_in_order(&mut rekeys, id, rk, WHAT)?;
         }
         let mut requests = BTreeMap::new();
         for _ in 0..r.count(2 + 8 + 32 + 6 + 12)? {
@@ -108,7 +101,7 @@ impl Srs {
             if !registry.contains_key(&req.requester) {
                 return Err(bad());
             }
-            insert_in_order(&mut requests, req.id, req)?;
+            insert_in_order(&mut requests, req.id, req, WHAT)?;
         }
         let next_request = r.u64()?;
         if requests
@@ -123,7 +116,7 @@ impl Srs {
             if !registry.contains_key(&id) {
                 return Err(bad());
             }
-            insert_in_order(&mut challenges, id, LoginChallenge(r.array()?))?;
+            insert_in_order(&mut challenges, id, LoginChallenge(r.array()?), WHAT)?;
         }
         r.finish()?;
         Ok(Self {
