@@ -797,7 +797,8 @@ fn invalid_changes_are_refused() {
     for c in bad {
         assert!(
             matches!(
-                fx.owner.update(&acl, UNTIL, &[c.clone()], &mut rng),
+                fx.owner
+                    .update(&acl, UNTIL, std::slice::from_ref(&c), &mut rng),
                 Err(Error::InvalidChange { .. })
             ),
             "{c:?}"

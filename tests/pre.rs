@@ -125,12 +125,10 @@ fn seeded_keys_are_deterministic_and_round_trip() {
     let b = ReaderSecretKey::from_seed(&[3; 32]).unwrap();
     let b2 = ReaderSecretKey::from_bytes(&b.to_bytes()[..]).unwrap();
     assert_eq!(b.public_key(), b2.public_key());
-    for bytes in [&a1.public_key().to_bytes()[..]] {
-        assert_eq!(
-            SectionPublicKey::from_bytes(bytes).unwrap(),
-            a1.public_key()
-        );
-    }
+    assert_eq!(
+        SectionPublicKey::from_bytes(&a1.public_key().to_bytes()).unwrap(),
+        a1.public_key()
+    );
     assert_eq!(
         ReaderPublicKey::from_bytes(&b.public_key().to_bytes()).unwrap(),
         b.public_key()
