@@ -1,7 +1,7 @@
 //! Encapsulation to a section public key and the owner's decapsulation.
 
 use ark_bls12_381::{Fr, G1Affine};
-use ark_ec::{AffineRepr, CurveGroup};
+use ark_ec::CurveGroup;
 
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroize;
@@ -55,7 +55,7 @@ fn encapsulate_with(
     context: &[u8],
     r: &Fr,
 ) -> Result<(Capsule, SharedKey), Error> {
-    let c = (section.point.into_group() * r).into_affine();
+    let c = fixed::g1_var_mul(&section.point, r).into_affine();
     let capsule = Capsule::from_point(c);
     let mut s = fixed::z_pow(r);
     let key = SharedKey::derive(&s, &capsule.point_bytes(), &section.point_bytes(), context);
@@ -66,7 +66,7 @@ fn encapsulate_with(
 impl SectionSecretKey {
     /// The owner's decapsulation: `S = e(C^(1/a), g2)`, then the same key derivation.
     pub fn decapsulate(&self, capsule: &Capsule, context: &[u8]) -> Result<SharedKey, Error> {
-        let mut c_over_a = (capsule.point.into_group() * self.scalar_inverse()).into_affine();
+        let mut c_over_a = fixed::g1_var_mul(&capsule.point, self.scalar_inverse()).into_affine();
         let mut s = fixed::pair_with_g2(&c_over_a);
         c_over_a.zeroize();
         let key = SharedKey::derive(

@@ -5,13 +5,15 @@
 //! Frobenius map `f ↦ f^p` is therefore the same as `f ↦ f^u`, so an exponent `e < r` written in
 //! base `|u|` as `e = d0 + d1·|u| + d2·|u|² + d3·|u|³` (four 64-bit digits) gives
 //! `f^e = f^d0 · (f^(-p))^d1 · (f^(p²))^d2 · (f^(-p³))^d3`: one 64-step multi-exponentiation
-//! with cheap Frobenius maps instead of a 255-step exponentiation.
+//! with cheap Frobenius maps instead of a 255-step exponentiation. Each digit is recoded in
+//! width-5 NAF (inversion in GT is a conjugation, so negative digits are free).
 
 use ark_bls12_381::{Fq12, Fr};
 use ark_ff::{CyclotomicMultSubgroup, Field, One, PrimeField, Zero};
 use zeroize::Zeroize;
 
 use crate::error::{Error, GtCheck};
+use crate::pre::fixed;
 
 /// `|u|`, the absolute value of the BLS12-381 curve parameter (which is negative).
 const U_ABS: u64 = 0xd201_0000_0001_0000;
@@ -63,57 +65,79 @@ pub fn decompose(e: &Fr) -> [u64; 4] {
     digits
 }
 
-/// The four Frobenius bases `f, f^(-p), f^(p²), f^(-p³)` of an order-r element.
-pub fn frobenius_bases(f: &Fq12) -> [Fq12; 4] {
-    let mut b1 = *f;
-    b1.frobenius_map_in_place(1);
-    let mut b2 = *f;
-    b2.frobenius_map_in_place(2);
-    let mut b3 = *f;
-    b3.frobenius_map_in_place(3);
-    b1.cyclotomic_inverse_in_place();
-    b3.cyclotomic_inverse_in_place();
-    [*f, b1, b2, b3]
-}
+/// The NAF width of [`pow`]: 8 odd powers per base.
+const POW_WINDOW: usize = 5;
+const TABLE_LEN: usize = 1 << (POW_WINDOW - 2);
 
-/// The 16 products of subsets of the four bases, for the joint multi-exponentiation.
-pub fn joint_table(bases: &[Fq12; 4]) -> [Fq12; 16] {
-    let mut table = [Fq12::one(); 16];
-    for i in 1..16usize {
-        let low = i.trailing_zeros() as usize;
-        let rest = i & (i - 1);
-        table[i] = table[rest] * bases[low];
+/// `f, f^3, f^5, …, f^15` for a cyclotomic `f`.
+fn odd_powers(f: &Fq12) -> [Fq12; TABLE_LEN] {
+    let f2 = f.cyclotomic_square();
+    let mut table = [*f; TABLE_LEN];
+    let mut cur = *f;
+    for slot in table.iter_mut().skip(1) {
+        cur *= f2;
+        *slot = cur;
     }
     table
 }
 
-/// `f^e` from a precomputed joint table of `f`'s Frobenius bases.
-pub fn pow_with_table(table: &[Fq12; 16], e: &Fr) -> Fq12 {
-    let mut digits = decompose(e);
-    let mut acc = Fq12::one();
-    let mut started = false;
-    for bit in (0..64).rev() {
-        if started {
-            acc.cyclotomic_square_in_place();
-        }
-        let idx = digits.iter().enumerate().fold(0usize, |idx, (k, d)| {
-            idx | ((((d >> bit) & 1) as usize) << k)
-        });
-        if idx != 0 {
-            acc *= table[idx];
-            started = true;
+/// The odd powers of the Frobenius base `f^((-p)^k)` from those of `f`: the Frobenius map is a
+/// ring homomorphism, so it carries `f^j` to `(f^(p^k))^j`, and inversion is conjugation.
+fn frobenius_table(table: &[Fq12; TABLE_LEN], k: usize) -> [Fq12; TABLE_LEN] {
+    let mut out = *table;
+    for x in &mut out {
+        x.frobenius_map_in_place(k);
+        if k % 2 == 1 {
+            x.cyclotomic_inverse_in_place();
         }
     }
-    digits.zeroize();
-    acc
+    out
 }
 
 /// `f^e` for `f` of order r (checked by the caller or by construction).
+///
+/// The exponent is written in base `|u|` ([`decompose`]) and each of its four 64-bit digits in
+/// width-5 NAF, against the bases `f, f^(-p), f^(p²), f^(-p³)` (negative digits multiply by the
+/// conjugate): about 64 cyclotomic squarings and 43 multiplications, plus 8 for the table of
+/// odd powers of `f` (the other three tables are its Frobenius images).
 pub fn pow(f: &Fq12, e: &Fr) -> Fq12 {
-    let mut table = joint_table(&frobenius_bases(f));
-    let out = pow_with_table(&table, e);
-    table.iter_mut().for_each(Zeroize::zeroize);
-    out
+    let mut digits = decompose(e);
+    let t0 = odd_powers(f);
+    let mut tables = [
+        t0,
+        frobenius_table(&t0, 1),
+        frobenius_table(&t0, 2),
+        frobenius_table(&t0, 3),
+    ];
+    let mut nafs = digits.map(|d| fixed::wnaf(&[d], POW_WINDOW));
+    let len = nafs.iter().map(|(_, len)| *len).max().unwrap_or(0);
+    let mut acc = Fq12::one();
+    let mut started = false;
+    for i in (0..len).rev() {
+        if started {
+            acc.cyclotomic_square_in_place();
+        }
+        for ((naf, _), table) in nafs.iter().zip(&tables) {
+            let digit = naf.get(i).copied().unwrap_or(0);
+            if digit == 0 {
+                continue;
+            }
+            if let Some(x) = table.get(usize::from(digit.unsigned_abs() >> 1)) {
+                if digit > 0 {
+                    acc *= x;
+                } else {
+                    let mut conj = *x;
+                    conj.cyclotomic_inverse_in_place();
+                    acc *= conj;
+                }
+                started = true;
+            }
+        }
+    }
+    digits.zeroize();
+    nafs.iter_mut().for_each(|(naf, _)| naf.zeroize());
+    tables.iter_mut().flatten().for_each(Zeroize::zeroize);
+    acc
 }
 
 #[cfg(test)]
@@ -161,6 +185,19 @@ mod tests {
         }
         assert_eq!(pow(&z, &Fr::one()), z);
         assert_eq!(pow(&z, &Fr::zero()), Fq12::one());
+        // Digits at their extremes: |u| - 1, |u|, all-ones 64-bit digits, r - 1.
+        let u = Fr::from(U_ABS);
+        for e in [
+            u - Fr::one(),
+            u,
+            u * u * u,
+            Fr::from(u64::MAX),
+            -Fr::one(),
+            -Fr::from(2u64),
+            (u - Fr::one()) * (Fr::one() + u + u * u + u * u * u),
+        ] {
+            assert_eq!(pow(&z, &e), z.pow(e.into_bigint()));
+        }
     }
 
     #[test]

@@ -57,6 +57,28 @@ impl ReCapsule {
             t,
         })
     }
+
+    /// Decodes a re-encrypted capsule that must carry `capsule` — the one the reader already
+    /// holds from the entry's key block, already decoded and checked — and checks `T` exactly
+    /// as [`ReCapsule::from_bytes`] does. Encodings are canonical, so comparing the bytes of `C`
+    /// with `capsule`'s stands in for decoding it again (a square root and a subgroup check
+    /// saved). A re-encrypted capsule of any other capsule is [`Error::DecryptionFailed`], as
+    /// it would be when opening the entry.
+    pub fn from_bytes_for(bytes: &[u8], capsule: &Capsule) -> Result<Self, Error> {
+        let mut r = Reader::envelope(bytes, Tag::ReCapsule, "re-encrypted capsule")?;
+        let c = r.take(G1_LEN)?;
+        let t = r.take(GT_LEN)?;
+        r.finish()?;
+        if c != capsule.point_bytes() {
+            return Err(Error::DecryptionFailed);
+        }
+        let t = encoding::decode_fq12(t, "re-encrypted capsule")?;
+        gt::check(&t)?;
+        Ok(Self {
+            capsule: *capsule,
+            t,
+        })
+    }
 }
 
 impl PartialEq for ReCapsule {
@@ -98,5 +120,75 @@ impl ReaderSecretKey {
         );
         s.zeroize();
         key
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::GtCheck;
+    use crate::pre::{encapsulate, ReKey, SectionSecretKey};
+    use ark_ff::{CyclotomicMultSubgroup, Field, One};
+    use rand_core::SeedableRng;
+
+    fn rng(seed: u64) -> rand_chacha::ChaCha20Rng {
+        rand_chacha::ChaCha20Rng::seed_from_u64(seed)
+    }
+
+    fn with_t(rc: &ReCapsule, t: &Fq12) -> alloc::vec::Vec<u8> {
+        let mut bytes = rc.to_bytes().to_vec();
+        bytes[2 + G1_LEN..].copy_from_slice(&encoding::gt_bytes(t));
+        bytes
+    }
+
+    /// `from_bytes_for` accepts exactly what `from_bytes` accepts for the expected capsule, and
+    /// runs the same GT checks.
+    #[test]
+    fn from_bytes_for_matches_from_bytes() {
+        let a = SectionSecretKey::random(&mut rng(1));
+        let b = ReaderSecretKey::random(&mut rng(2));
+        let rk = ReKey::new(&a, &b.public_key());
+        let (c1, _) = encapsulate(&a.public_key(), b"", &mut rng(3)).unwrap();
+        let (c2, _) = encapsulate(&a.public_key(), b"", &mut rng(4)).unwrap();
+        let rc = rk.reencrypt(&c1);
+        let bytes = rc.to_bytes();
+        assert_eq!(ReCapsule::from_bytes_for(&bytes, &c1).unwrap(), rc);
+        assert_eq!(ReCapsule::from_bytes(&bytes).unwrap(), rc);
+        assert_eq!(
+            ReCapsule::from_bytes_for(&bytes, &c2),
+            Err(Error::DecryptionFailed)
+        );
+        assert!(ReCapsule::from_bytes_for(&bytes[..bytes.len() - 1], &c1).is_err());
+
+        let t = rc.t;
+        // A random cyclotomic element: almost surely not of order r.
+        let g = Fq12::from(7u64) + t.square();
+        let mut cyc = g;
+        cyc.cyclotomic_inverse_in_place();
+        cyc *= g.inverse().unwrap();
+        let mut cyc_p2 = cyc;
+        cyc_p2.frobenius_map_in_place(2);
+        cyc *= cyc_p2;
+        assert_eq!(cyc.cyclotomic_exp([1u64]), cyc);
+        // A primitive cube root of unity in Fq.
+        let s = (-ark_bls12_381::Fq::from(3u64)).sqrt().unwrap();
+        let w = (s - ark_bls12_381::Fq::one()) * ark_bls12_381::Fq::from(2u64).inverse().unwrap();
+        let omega = Fq12::from_base_prime_field(w);
+        for (bad, why) in [
+            (Fq12::one(), GtCheck::Trivial),
+            (t + Fq12::one(), GtCheck::NotCyclotomic),
+            (t * omega, GtCheck::NotCyclotomic),
+            (cyc, GtCheck::WrongOrder),
+        ] {
+            let enc = with_t(&rc, &bad);
+            assert_eq!(
+                ReCapsule::from_bytes_for(&enc, &c1),
+                Err(Error::InvalidGtElement(why))
+            );
+            assert_eq!(
+                ReCapsule::from_bytes(&enc),
+                Err(Error::InvalidGtElement(why))
+            );
+        }
     }
 }

@@ -2,11 +2,11 @@
 
 use ark_bls12_381::{Bls12_381, Fq12, G2Affine};
 use ark_ec::pairing::Pairing;
-use ark_ec::{AffineRepr, CurveGroup};
+use ark_ec::CurveGroup;
 
 use crate::encoding::{self, Tag, G2_LEN};
 use crate::macros::point_newtype;
-use crate::pre::{Capsule, ReCapsule, ReaderPublicKey, SectionSecretKey};
+use crate::pre::{fixed, Capsule, ReCapsule, ReaderPublicKey, SectionSecretKey};
 
 /// A re-encryption key `rk = B^(1/a)` from a section to a reader, kept in prepared
 /// (Miller-loop-ready) form so re-encryption skips the G2 line computations.
@@ -29,7 +29,7 @@ impl ReKey {
 
     /// `rk = B^(1/a)`: made by the owner from the section secret and the reader's public key.
     pub fn new(section: &SectionSecretKey, reader: &ReaderPublicKey) -> Self {
-        Self::from_point((reader.point.into_group() * section.scalar_inverse()).into_affine())
+        Self::from_point(fixed::g2_var_mul(&reader.point, section.scalar_inverse()).into_affine())
     }
 
     /// Re-encrypts a capsule for this key's reader: `T = e(C, rk)`.
@@ -40,8 +40,14 @@ impl ReKey {
         ReCapsule::from_parts(*capsule, t)
     }
 
-    /// Re-encrypts many capsules with this key.
+    /// Re-encrypts many capsules with this key (in parallel with the `rayon` feature).
     pub fn reencrypt_many(&self, capsules: &[Capsule]) -> alloc::vec::Vec<ReCapsule> {
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            capsules.par_iter().map(|c| self.reencrypt(c)).collect()
+        }
+        #[cfg(not(feature = "rayon"))]
         capsules.iter().map(|c| self.reencrypt(c)).collect()
     }
 }

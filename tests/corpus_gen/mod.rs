@@ -1,0 +1,1221 @@
+//! The seed corpus of the fuzz targets (`fuzz/corpus/TARGET/`): valid encodings made from
+//! the fixed cast of `fuzz/logic.rs`, and near-misses of each (truncated, extended,
+//! bit-flipped, wrong tag or version, identity and off-subgroup points, non-canonical and zero
+//! scalars, GT elements of small order, broken canonical order, forged signatures, …).
+//!
+//! Regenerate with `cargo test --test corpus_replay -- --ignored generate_corpus`. Files named
+//! `valid-*` must be accepted by their target (the replay test checks it); files named
+//! `regression-*` (crash reproducers) are kept as they are.
+
+use std::fs;
+use std::path::Path;
+
+use ark_bls12_381::{Fq, Fq12, Fq2, Fr, G1Affine, G2Affine};
+use ark_ec::AffineRepr;
+use ark_ff::{BigInteger, Field, One, PrimeField, Zero};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress};
+use sesphr::dem::SEGMENT_SIZE;
+use sesphr::phr::{Change, History, Right, Role, SealedEntry, Srs, Timestamp};
+use sesphr::pre::{ReKey, SectionSecretKey};
+use sesphr::sign::Purpose;
+
+use crate::logic::{self, *};
+
+/// One target's files.
+struct Dir {
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl Dir {
+    fn new() -> Self {
+        Self { files: Vec::new() }
+    }
+
+    fn add(&mut self, name: &str, bytes: Vec<u8>) {
+        assert!(
+            !self.files.iter().any(|(n, _)| n == name),
+            "duplicate corpus name {name}"
+        );
+        self.files.push((name.to_string(), bytes));
+    }
+
+    /// A valid encoding and its generic near-misses.
+    fn valid_and_near(&mut self, name: &str, valid: &[u8], flips: &[usize]) {
+        self.add(&format!("valid-{name}"), valid.to_vec());
+        self.near(name, valid, flips);
+    }
+
+    /// Generic near-misses of `valid`: truncated, extended, wrong tag and version, bit flips
+    /// at the given offsets (clamped to the length).
+    fn near(&mut self, name: &str, valid: &[u8], flips: &[usize]) {
+        let n = valid.len();
+        self.add(&format!("trunc1-{name}"), valid[..n - 1].to_vec());
+        self.add(&format!("trunchalf-{name}"), valid[..n / 2].to_vec());
+        let mut long = valid.to_vec();
+        long.push(0);
+        self.add(&format!("trailing-{name}"), long);
+        let mut t = valid.to_vec();
+        t[0] ^= 0x20;
+        self.add(&format!("tag-{name}"), t);
+        for v in [0u8, 2] {
+            let mut t = valid.to_vec();
+            t[1] = v;
+            self.add(&format!("version{v}-{name}"), t);
+        }
+        for &at in flips {
+            let at = at.min(n - 1);
+            let mut t = valid.to_vec();
+            t[at] ^= 0x01;
+            let tag = format!("flip{at}-{name}");
+            if !self.files.iter().any(|(f, _)| *f == tag) {
+                self.add(&tag, t);
+            }
+        }
+    }
+
+    fn write(self, root: &Path, target: &str) {
+        let dir = root.join(target);
+        fs::create_dir_all(&dir).expect("corpus dir");
+        for e in fs::read_dir(&dir).expect("read corpus dir") {
+            let p = e.expect("entry").path();
+            let keep = p
+                .file_name()
+                .and_then(|f| f.to_str())
+                .is_some_and(|f| f.starts_with("regression-"));
+            if !keep {
+                fs::remove_file(&p).expect("remove old seed");
+            }
+        }
+        for (name, bytes) in self.files {
+            fs::write(dir.join(name), bytes).expect("write seed");
+        }
+    }
+}
+
+// ----- curve and field helpers -------------------------------------------------------------
+
+fn fq_be(x: &Fq) -> [u8; 48] {
+    let mut out = [0u8; 48];
+    out.copy_from_slice(&x.into_bigint().to_bytes_be());
+    out
+}
+
+fn modulus_be() -> [u8; 48] {
+    let mut out = [0u8; 48];
+    out.copy_from_slice(&Fq::MODULUS.to_bytes_be());
+    out
+}
+
+fn g1(p: &G1Affine) -> Vec<u8> {
+    let mut v = Vec::new();
+    p.serialize_compressed(&mut v).expect("serialize");
+    v
+}
+
+fn g2(p: &G2Affine) -> Vec<u8> {
+    let mut v = Vec::new();
+    p.serialize_compressed(&mut v).expect("serialize");
+    v
+}
+
+/// Compressed G1 encodings that must be refused, by name.
+fn bad_g1() -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut id = vec![0u8; 48];
+    id[0] = 0xc0;
+    out.push(("identity", id.clone()));
+    id[47] = 1;
+    out.push(("infinity-nonzero", id));
+    let mut gen = g1(&G1Affine::generator());
+    gen[0] &= 0x7f;
+    out.push(("uncompressed-flag", gen));
+    let mut p = modulus_be().to_vec();
+    p[0] |= 0x80;
+    out.push(("x-is-p", p));
+    let (mut off_curve, mut off_group) = (None, None);
+    let mut x = 1u64;
+    while off_curve.is_none() || off_group.is_none() {
+        match G1Affine::get_point_from_x_unchecked(Fq::from(x), false) {
+            None if off_curve.is_none() => {
+                let mut b = fq_be(&Fq::from(x)).to_vec();
+                b[0] |= 0x80;
+                off_curve = Some(b);
+            }
+            Some(pt) if off_group.is_none() && !pt.is_in_correct_subgroup_assuming_on_curve() => {
+                off_group = Some(g1(&pt));
+            }
+            _ => {}
+        }
+        x += 1;
+    }
+    out.push(("not-on-curve", off_curve.expect("found")));
+    out.push(("not-in-subgroup", off_group.expect("found")));
+    out
+}
+
+/// Compressed G2 encodings that must be refused, by name.
+fn bad_g2() -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut id = vec![0u8; 96];
+    id[0] = 0xc0;
+    out.push(("identity", id));
+    let mut gen = g2(&G2Affine::generator());
+    gen[0] &= 0x7f;
+    out.push(("uncompressed-flag", gen));
+    let mut p = modulus_be().to_vec();
+    p.extend_from_slice(&[0u8; 48]);
+    p[0] |= 0x80;
+    out.push(("x-is-p", p));
+    let (mut off_curve, mut off_group) = (None, None);
+    let mut x = 1u64;
+    while off_curve.is_none() || off_group.is_none() {
+        let fx = Fq2::new(Fq::from(x), Fq::one());
+        match G2Affine::get_point_from_x_unchecked(fx, false) {
+            None if off_curve.is_none() => {
+                let mut b = fq_be(&fx.c1).to_vec();
+                b.extend_from_slice(&fq_be(&fx.c0));
+                b[0] |= 0x80;
+                off_curve = Some(b);
+            }
+            Some(pt) if off_group.is_none() && !pt.is_in_correct_subgroup_assuming_on_curve() => {
+                off_group = Some(g2(&pt));
+            }
+            _ => {}
+        }
+        x += 1;
+    }
+    out.push(("not-on-curve", off_curve.expect("found")));
+    out.push(("not-in-subgroup", off_group.expect("found")));
+    out
+}
+
+/// 32-byte scalar encodings that must be refused, by name.
+fn bad_scalars() -> Vec<(&'static str, Vec<u8>)> {
+    let r = Fr::MODULUS.to_bytes_le();
+    let mut r1 = r.clone();
+    r1[0] += 1;
+    vec![
+        ("zero", vec![0u8; 32]),
+        ("r", r),
+        ("r-plus-1", r1),
+        ("all-ones", vec![0xff; 32]),
+    ]
+}
+
+/// `envelope[..2] ‖ replacement` at `offset`.
+fn splice(valid: &[u8], offset: usize, replacement: &[u8]) -> Vec<u8> {
+    let mut out = valid.to_vec();
+    out[offset..offset + replacement.len()].copy_from_slice(replacement);
+    out
+}
+
+fn gt_bytes(f: &Fq12) -> Vec<u8> {
+    let mut v = Vec::new();
+    f.serialize_with_mode(&mut v, Compress::No)
+        .expect("serialize");
+    v
+}
+
+/// Φ12(p) / 4513 for BLS12-381, big-endian hex.
+const PHI12_OVER_4513: &str = "6552a4bb30e884792d56b767a0ff34202c35e1745877f7bbcfbd62c9ee0b366090e00227c1f0b91e6e264e57deb6263e26c181d1c6ac88d6dd01f53279553cc486189e16a228a00ecd6bdb453852a169b0cab754dcb74fc1c134a671f6b0dc97447a3e96981e3ef618ab612749d5d4c600988f6c3b0a2db1754d3ef43feb5094f664d01f3d5ba756d010548081e28cfd1a2a5f33ab5e8587ab22ef0aad3de271e9f30db60be8b45143a5e8da1ac92a0f0168e49bde55b163f39ac229d9";
+
+fn limbs_from_hex(h: &str) -> Vec<u64> {
+    let padded = format!("{:0>width$}", h, width = h.len().div_ceil(16) * 16);
+    padded
+        .as_bytes()
+        .rchunks(16)
+        .map(|c| u64::from_str_radix(std::str::from_utf8(c).expect("ascii"), 16).expect("hex"))
+        .collect()
+}
+
+/// An element of order 4513 in the cyclotomic subgroup of Fq12.
+fn order_4513() -> Fq12 {
+    let mut seed = 2u64;
+    loop {
+        let g = Fq12::new(
+            ark_bls12_381::Fq6::new(
+                Fq2::new(Fq::from(seed), Fq::one()),
+                Fq2::new(Fq::from(3u64), Fq::from(seed + 5)),
+                Default::default(),
+            ),
+            // A non-zero second half: elements of Fq6 are fixed by conjugation and map to 1.
+            ark_bls12_381::Fq6::new(
+                Fq2::new(Fq::from(seed * 7 + 1), Fq::from(11u64)),
+                Default::default(),
+                Fq2::new(Fq::from(13u64), Fq::from(seed)),
+            ),
+        );
+        // g^((p^6 - 1)(p^2 + 1)) is cyclotomic; raising it to Φ12(p)/4513 leaves order | 4513.
+        let mut c = g;
+        c.conjugate_in_place();
+        c *= g.inverse().expect("non-zero");
+        let mut c2 = c;
+        c2.frobenius_map_in_place(2);
+        let s = (c2 * c).pow(limbs_from_hex(PHI12_OVER_4513));
+        if !s.is_one() {
+            assert!(s.pow([4513u64]).is_one());
+            return s;
+        }
+        seed += 1;
+        assert!(seed < 50, "no element of order 4513 found");
+    }
+}
+
+/// A primitive cube root of unity, as an Fq12 element.
+fn cube_root_of_unity() -> Fq12 {
+    let s = (-Fq::from(3u64)).sqrt().expect("-3 is a square mod p");
+    let w = (s - Fq::one()) * Fq::from(2u64).inverse().expect("2 is invertible");
+    let mut out = Fq12::one();
+    out.c0.c0.c0 = w;
+    out
+}
+
+// ----- the targets -------------------------------------------------------------------------
+
+fn decode_keys() -> Dir {
+    let w = world();
+    let mut d = Dir::new();
+    let owner = w.owner();
+    let sk = owner
+        .section_key(w.records[0], w.sections[0][0], sesphr::phr::Epoch(1))
+        .expect("section key");
+    let doctor = &w.keys[DOCTOR];
+    let rk = ReKey::new(&sk, &doctor.reader_key().public_key());
+    let kb = w.entries[0].entry.key_block();
+    let g1_points: [(&str, Vec<u8>); 4] = [
+        ("section-public-key", sk.public_key().to_bytes().to_vec()),
+        ("capsule", kb.capsule().to_bytes().to_vec()),
+        (
+            "verifying-key",
+            doctor.signing_key().verifying_key().to_bytes().to_vec(),
+        ),
+        (
+            "verifying-key-owner",
+            owner.verifying_key().to_bytes().to_vec(),
+        ),
+    ];
+    for (name, valid) in &g1_points {
+        d.valid_and_near(name, valid, &[2, 30, 49]);
+        for (bad, point) in bad_g1() {
+            d.add(&format!("{bad}-{name}"), splice(valid, 2, &point));
+        }
+    }
+    let g2_points: [(&str, Vec<u8>); 2] = [
+        (
+            "reader-public-key",
+            doctor.reader_key().public_key().to_bytes().to_vec(),
+        ),
+        ("rekey", rk.to_bytes().to_vec()),
+    ];
+    for (name, valid) in &g2_points {
+        d.valid_and_near(name, valid, &[2, 50, 97]);
+        for (bad, point) in bad_g2() {
+            d.add(&format!("{bad}-{name}"), splice(valid, 2, &point));
+        }
+    }
+    let scalars: [(&str, Vec<u8>); 3] = [
+        ("section-secret-key", sk.to_bytes().to_vec()),
+        ("reader-secret-key", doctor.reader_key().to_bytes().to_vec()),
+        ("signing-key", doctor.signing_key().to_bytes().to_vec()),
+    ];
+    for (name, valid) in &scalars {
+        d.valid_and_near(name, valid, &[2, 33]);
+        for (bad, s) in bad_scalars() {
+            d.add(&format!("{bad}-{name}"), splice(valid, 2, &s));
+        }
+    }
+    // Signatures and proofs: R a G1 point, s a scalar.
+    let sig = w.signature.to_bytes().to_vec();
+    d.valid_and_near("signature", &sig, &[2, 49, 50, 81]);
+    for (bad, point) in bad_g1() {
+        d.add(&format!("{bad}-signature"), splice(&sig, 2, &point));
+    }
+    for (bad, s) in bad_scalars() {
+        d.add(&format!("{bad}-s-signature"), splice(&sig, 50, &s));
+    }
+    let other = doctor
+        .signing_key()
+        .sign(Purpose::Entry, &[b"fuzz"], &mut logic::rng(9))
+        .expect("sign");
+    d.add("forged-signer-signature", other.to_bytes().to_vec());
+    let other_purpose = w.keys[HOSPITAL]
+        .signing_key()
+        .sign(Purpose::Login, &[b"fuzz"], &mut logic::rng(9))
+        .expect("sign");
+    d.add("wrong-purpose-signature", other_purpose.to_bytes().to_vec());
+    let pop = w.proofs[DOCTOR].to_bytes().to_vec();
+    d.valid_and_near("proof-of-possession", &pop, &[3, 4, 60, 83]);
+    d.add("zero-s-proof-of-possession", splice(&pop, 52, &[0u8; 32]));
+    d.add(
+        "other-key-proof-of-possession",
+        w.proofs[HOSPITAL].to_bytes().to_vec(),
+    );
+    // A wrapped key, cut out of a key block: tag, version, epoch, A, C, then the wrap.
+    let kb_bytes = kb.to_bytes();
+    let wrap_at = 2 + 4 + 50 + 50;
+    let wrapped = kb_bytes[wrap_at..wrap_at + 50].to_vec();
+    d.valid_and_near("wrapped-key", &wrapped, &[2, 49]);
+    let bundle = doctor.bundle().to_bytes().to_vec();
+    d.valid_and_near("key-bundle", &bundle, &[2, 3, 10, 52, 53, 100, 149]);
+    for (bad, point) in bad_g1() {
+        d.add(&format!("{bad}-vk-key-bundle"), splice(&bundle, 4, &point));
+    }
+    for (bad, point) in bad_g2() {
+        d.add(&format!("{bad}-pk-key-bundle"), splice(&bundle, 54, &point));
+    }
+    d.add(
+        "swapped-key-bundle",
+        [&bundle[..2], &bundle[52..150], &bundle[2..52]].concat(),
+    );
+    let master = sesphr::phr::MasterSecret::from_raw([7; 32])
+        .to_bytes()
+        .to_vec();
+    d.valid_and_near("master-secret", &master, &[2, 33]);
+    d
+}
+
+fn decode_recapsule() -> Dir {
+    let w = world();
+    let mut d = Dir::new();
+    let valid = w.entries[0].recapsule.to_bytes().to_vec();
+    d.valid_and_near("recapsule", &valid, &[2, 49, 50, 51, 300, 625]);
+    d.add(
+        "valid-recapsule-owner-entry",
+        w.entries[2].recapsule.to_bytes().to_vec(),
+    );
+    for (bad, point) in bad_g1() {
+        d.add(&format!("{bad}-c-recapsule"), splice(&valid, 2, &point));
+    }
+    let t = Fq12::deserialize_with_mode(&valid[50..], Compress::No, ark_serialize::Validate::Yes)
+        .expect("T decodes");
+    let omega = cube_root_of_unity();
+    let small = order_4513();
+    let mut rng = ark_std::test_rng();
+    let bad_t: [(&str, Fq12); 7] = [
+        ("t-one", Fq12::one()),
+        ("t-zero", Fq12::zero()),
+        ("t-times-omega", t * omega),
+        ("t-omega", omega),
+        ("t-order-4513", small),
+        ("t-times-order-4513", t * small),
+        (
+            "t-random-fq12",
+            <Fq12 as ark_std::UniformRand>::rand(&mut rng),
+        ),
+    ];
+    for (name, f) in bad_t {
+        d.add(
+            &format!("{name}-recapsule"),
+            splice(&valid, 50, &gt_bytes(&f)),
+        );
+    }
+    let mut ninv = t;
+    ninv.conjugate_in_place();
+    d.add(
+        "valid-t-inverse-recapsule",
+        splice(&valid, 50, &gt_bytes(&ninv)),
+    );
+    // A coordinate equal to p (little-endian, as arkworks writes Fq12 coordinates).
+    let p_le = Fq::MODULUS.to_bytes_le();
+    d.add("t-coordinate-p-recapsule", splice(&valid, 50, &p_le));
+    d.add(
+        "t-last-coordinate-p-recapsule",
+        splice(&valid, 50 + 576 - 48, &p_le),
+    );
+    d
+}
+
+fn decode_entry() -> Dir {
+    let w = world();
+    let mut d = Dir::new();
+    let e0 = &w.entries[0].entry;
+    let header = e0.header().to_bytes().to_vec();
+    d.valid_and_near("body-header", &header, &[2, 20, 50, 90, 96]);
+    let kb = e0.key_block().to_bytes();
+    d.valid_and_near("key-block", &kb, &[2, 6, 8, 58, 108, 160, 187]);
+    let mut flag2 = kb.clone();
+    *flag2.last_mut().expect("flag") = 2;
+    d.add("rewrap-flag-2-key-block", flag2);
+    let mut flag1 = kb.clone();
+    *flag1.last_mut().expect("flag") = 1;
+    d.add("rewrap-flag-without-signature-key-block", flag1);
+    for (bad, point) in bad_g1() {
+        d.add(&format!("{bad}-a-key-block"), splice(&kb, 8, &point));
+        d.add(&format!("{bad}-c-key-block"), splice(&kb, 58, &point));
+    }
+    d.add("inner-tag-key-block", splice(&kb, 6, &[0x03]));
+    let rewrapped = w.entries[4].entry.key_block().to_bytes();
+    d.valid_and_near("key-block-rewrapped", &rewrapped, &[188, 200, 268]);
+    d.add(
+        "zero-s-key-block-rewrapped",
+        splice(&rewrapped, rewrapped.len() - 32, &[0u8; 32]),
+    );
+    for (i, f) in w.entries.iter().enumerate() {
+        if f.entry.body().len() > 1000 {
+            continue;
+        }
+        let bytes = f.entry.to_bytes().expect("entry");
+        d.valid_and_near(
+            &format!("entry-{i}"),
+            &bytes,
+            &[2, 99, 103, 110, 300, bytes.len() - 40],
+        );
+    }
+    let bytes = e0.to_bytes().expect("entry");
+    // u32 lengths of the key block and of the body, wrong.
+    let kb_len_at = 2 + 97;
+    d.add("kb-len-max-entry-0", splice(&bytes, kb_len_at, &[0xff; 4]));
+    d.add("kb-len-plus-1-entry-0", {
+        let n = u32::from_be_bytes(bytes[kb_len_at..kb_len_at + 4].try_into().expect("4"));
+        splice(&bytes, kb_len_at, &(n + 1).to_be_bytes())
+    });
+    let body_len_at = kb_len_at + 4 + kb.len();
+    d.add(
+        "body-len-max-entry-0",
+        splice(&bytes, body_len_at, &[0xff; 4]),
+    );
+    d.add("body-len-minus-1-entry-0", {
+        let n = u32::from_be_bytes(bytes[body_len_at..body_len_at + 4].try_into().expect("4"));
+        splice(&bytes, body_len_at, &(n - 1).to_be_bytes())
+    });
+    // A body-header tag where the key block should be.
+    d.add("inner-tag-entry-0", splice(&bytes, kb_len_at + 4, &[0x12]));
+    d
+}
+
+/// Offsets in an ACL encoding: (start of the first section with two or more readers, its
+/// epoch offset, its readers' offsets).
+struct AclLayout {
+    sections: Vec<SectionAt>,
+    retired_count: usize,
+}
+
+struct SectionAt {
+    start: usize,
+    readers: Vec<usize>,
+    writers: Vec<usize>,
+}
+
+fn acl_layout(b: &[u8]) -> AclLayout {
+    let u32_at = |o: usize| u32::from_be_bytes(b[o..o + 4].try_into().expect("4")) as usize;
+    let mut o = 2 + 16 + 8 + 8 + 150 + 5;
+    let n = u32_at(o);
+    o += 4;
+    let mut sections = Vec::new();
+    for _ in 0..n {
+        let start = o;
+        o += 16 + 4 + 50;
+        let nr = u32_at(o);
+        o += 4;
+        let readers = (0..nr).map(|i| o + i * 154).collect();
+        o += nr * 154;
+        let nw = u32_at(o);
+        o += 4;
+        let writers = (0..nw).map(|i| o + i * 150).collect();
+        o += nw * 150;
+        sections.push(SectionAt {
+            start,
+            readers,
+            writers,
+        });
+    }
+    AclLayout {
+        sections,
+        retired_count: o,
+    }
+}
+
+fn decode_acl() -> Dir {
+    let w = world();
+    let mut d = Dir::new();
+    let owner = w.owner();
+    let acl1 = w.update.acl().acl_unverified().to_bytes().expect("acl");
+    let acl2 = w.update2.acl().acl_unverified().to_bytes().expect("acl");
+    d.valid_and_near("acl", &acl1, &[2, 10, 20, 40, 190, 200]);
+    d.valid_and_near("acl-rich", &acl2, &[2, 184, 190, 300, acl2.len() - 3]);
+    let lay = acl_layout(&acl2);
+    let rich = lay
+        .sections
+        .iter()
+        .find(|s| s.readers.len() >= 2 && s.writers.len() >= 2)
+        .expect("a section with two readers and two writers");
+    let (r0, r1) = (rich.readers[0], rich.readers[1]);
+    let mut swapped = acl2.clone();
+    swapped[r0..r0 + 154].copy_from_slice(&acl2[r1..r1 + 154]);
+    swapped[r1..r1 + 154].copy_from_slice(&acl2[r0..r0 + 154]);
+    d.add("readers-out-of-order-acl-rich", swapped);
+    let mut dup = acl2.clone();
+    dup[r1..r1 + 154].copy_from_slice(&acl2[r0..r0 + 154]);
+    d.add("reader-twice-acl-rich", dup);
+    let (w0, w1) = (rich.writers[0], rich.writers[1]);
+    let mut swapped = acl2.clone();
+    swapped[w0..w0 + 150].copy_from_slice(&acl2[w1..w1 + 150]);
+    swapped[w1..w1 + 150].copy_from_slice(&acl2[w0..w0 + 150]);
+    d.add("writers-out-of-order-acl-rich", swapped);
+    let epoch_at = rich.start + 16;
+    let epoch = u32::from_be_bytes(acl2[epoch_at..epoch_at + 4].try_into().expect("4"));
+    d.add(
+        "reader-from-after-epoch-acl-rich",
+        splice(&acl2, r0 + 150, &(epoch + 1).to_be_bytes()),
+    );
+    if lay.sections.len() >= 2 {
+        let (s0, s1) = (lay.sections[0].start, lay.sections[1].start);
+        d.add(
+            "sections-out-of-order-acl-rich",
+            splice(&acl2, s1, &acl2[s0..s0 + 16]),
+        );
+    }
+    // The retired section's id replaced by a live section's.
+    let retired = lay.retired_count + 4;
+    d.add(
+        "retired-is-live-acl-rich",
+        splice(
+            &acl2,
+            retired,
+            &acl2[lay.sections[0].start..lay.sections[0].start + 16],
+        ),
+    );
+    d.add("section-count-max-acl", splice(&acl1, 189, &[0xff; 4]));
+    d.add("history-kind-3-acl", splice(&acl1, 184, &[3]));
+    d.add(
+        "history-none-with-epoch-acl",
+        splice(&acl1, 184, &[0, 0, 0, 0, 1]),
+    );
+    for (bad, point) in bad_g1() {
+        d.add(
+            &format!("{bad}-section-key-acl"),
+            splice(&acl1, lay.sections[0].start + 16 + 4 + 2, &point),
+        );
+    }
+
+    let signed1 = w.update.acl().to_bytes();
+    let signed2 = w.update2.acl().to_bytes();
+    d.valid_and_near(
+        "signed-acl",
+        &signed1,
+        &[2, 6, 20, signed1.len() - 40, signed1.len() - 1],
+    );
+    d.valid_and_near("signed-acl-rich", &signed2, &[2, signed2.len() - 1]);
+    // A version bump under the old signature; an ACL signed by someone else; the rich ACL's
+    // bytes under the first ACL's signature.
+    let mut bumped = signed1.clone();
+    bumped[6 + 2 + 16 + 7] ^= 0x04;
+    d.add("forged-version-signed-acl", bumped);
+    let sig_by_b = w.owners[1]
+        .keys()
+        .signing_key()
+        .sign(Purpose::Acl, &[&sesphr_sha256(&acl1)], &mut logic::rng(3))
+        .expect("sign");
+    d.add(
+        "wrong-signer-signed-acl",
+        [&signed1[..signed1.len() - 82], &sig_by_b.to_bytes()[..]].concat(),
+    );
+    let sig_other_purpose = owner
+        .keys()
+        .signing_key()
+        .sign(
+            Purpose::Rewrap,
+            &[&sesphr_sha256(&acl1)],
+            &mut logic::rng(4),
+        )
+        .expect("sign");
+    d.add(
+        "wrong-purpose-signed-acl",
+        [
+            &signed1[..signed1.len() - 82],
+            &sig_other_purpose.to_bytes()[..],
+        ]
+        .concat(),
+    );
+    d.add(
+        "swapped-signature-signed-acl",
+        [
+            &signed2[..signed2.len() - 82],
+            &signed1[signed1.len() - 82..],
+        ]
+        .concat(),
+    );
+    d.add("acl-len-max-signed-acl", splice(&signed1, 2, &[0xff; 4]));
+
+    let up1 = w.update.to_bytes();
+    let up2 = w.update2.to_bytes();
+    d.valid_and_near("acl-update", &up1, &[2, 8, up1.len() - 120, up1.len() - 5]);
+    d.valid_and_near("acl-update-rich", &up2, &[2, up2.len() - 50]);
+    let keys_at = 2 + 4 + signed1.len();
+    d.add(
+        "key-count-max-acl-update",
+        splice(&up1, keys_at, &[0xff; 4]),
+    );
+    // The re-encryption key (after its 68-byte id) replaced by one for another reader.
+    let sk = owner
+        .section_key(w.records[0], w.sections[0][0], sesphr::phr::Epoch(1))
+        .expect("section key");
+    let other_rk = ReKey::new(&sk, &w.keys[PHARMACIST].reader_key().public_key());
+    d.add(
+        "other-rekey-acl-update",
+        splice(&up1, keys_at + 4 + 68, &other_rk.to_bytes()),
+    );
+    d.add(
+        "other-reader-id-acl-update",
+        splice(
+            &up1,
+            keys_at + 4 + 36,
+            w.keys[PHARMACIST].bundle().fingerprint().as_bytes(),
+        ),
+    );
+    let mut rk_neg = up1.clone();
+    rk_neg[keys_at + 4 + 68 + 2] ^= 0x20;
+    d.add("negated-rekey-acl-update", rk_neg);
+    for (bad, point) in bad_g2() {
+        d.add(
+            &format!("{bad}-rekey-acl-update"),
+            splice(&up1, keys_at + 4 + 68 + 2, &point),
+        );
+    }
+
+    // Access requests in each state, from a small SRS run.
+    for (name, req) in access_requests() {
+        let near = name.starts_with("pending") || name.starts_with("approved");
+        if near {
+            d.valid_and_near(
+                &format!("request-{name}"),
+                &req,
+                &[2, 9, 44, 46, req.len() - 1],
+            );
+        } else {
+            d.add(&format!("valid-request-{name}"), req);
+        }
+    }
+    let (_, pending) = access_requests().remove(0);
+    // Layout: 2 header, 8 id, 16 record, 16 requester, 6 right, then counted lists.
+    let right_at = 2 + 8 + 16 + 16;
+    d.add("right-kind-3-request", splice(&pending, right_at, &[3]));
+    d.add(
+        "write-padding-request",
+        splice(&pending, right_at, &[0, 0, 0, 0, 0, 1]),
+    );
+    d.add(
+        "read-none-padding-request",
+        splice(&pending, right_at, &[1, 1, 0, 0, 0, 0]),
+    );
+    let n_sections_at = right_at + 6;
+    let state_at = pending.len() - 9;
+    d.add("state-4-request", splice(&pending, state_at, &[4]));
+    d.add(
+        "first-state-approved-request",
+        splice(&pending, state_at, &[1]),
+    );
+    d.add(
+        "no-sections-request",
+        [
+            &pending[..n_sections_at],
+            &[0u8, 0, 0, 0][..],
+            &pending[n_sections_at + 4 + 16..],
+        ]
+        .concat(),
+    );
+    d.add(
+        "duplicate-sections-request",
+        [
+            &pending[..n_sections_at],
+            &[0u8, 0, 0, 2][..],
+            &pending[n_sections_at + 4..n_sections_at + 20],
+            &pending[n_sections_at + 4..],
+        ]
+        .concat(),
+    );
+    d.add(
+        "granted-while-pending-request",
+        [
+            &pending[..n_sections_at + 20],
+            &[0u8, 0, 0, 1][..],
+            &pending[n_sections_at + 4..n_sections_at + 20],
+            &pending[n_sections_at + 24..],
+        ]
+        .concat(),
+    );
+    d.add(
+        "no-history-request",
+        [&pending[..state_at - 4], &[0u8, 0, 0, 0][..]].concat(),
+    );
+    d
+}
+
+fn sesphr_sha256(b: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(b).into()
+}
+
+/// Builds an SRS by the public API (owner A's record, the doctor and the pharmacist asking)
+/// and returns its requests in each state.
+fn access_requests() -> Vec<(&'static str, Vec<u8>)> {
+    let (srs, ids) = scenario_srs();
+    ids.into_iter()
+        .map(|(name, id)| {
+            (
+                name,
+                srs.request_by_id(id)
+                    .expect("request")
+                    .to_bytes()
+                    .expect("encodes"),
+            )
+        })
+        .collect()
+}
+
+fn scenario_srs() -> (Srs, Vec<(&'static str, sesphr::phr::RequestId)>) {
+    let w = world();
+    let mut rng = logic::rng(77);
+    let mut srs = w.base_srs.clone();
+    for (who, role) in [
+        (OWNER_A, Role::Patient),
+        (DOCTOR, Role::Doctor),
+        (PHARMACIST, Role::Pharmacist),
+        (HOSPITAL, Role::Hospital),
+    ] {
+        srs.register(w.ids[who], role, w.keys[who].bundle(), &w.proofs[who])
+            .expect("register");
+        srs.activate(w.ids[ADMIN], w.ids[who]).expect("activate");
+    }
+    let now = T0;
+    srs.apply_update(w.ids[OWNER_A], &w.update, now)
+        .expect("first ACL");
+    let [medical, lab] = w.sections[0];
+    let record = w.records[0];
+    let pending = srs
+        .request(
+            w.ids[PHARMACIST],
+            record,
+            Right::Read(Some(History::FromEpoch(sesphr::phr::Epoch(0)))),
+            &[medical, lab],
+            Timestamp(now.0 + 1),
+        )
+        .expect("request");
+    let approved = srs
+        .request(
+            w.ids[DOCTOR],
+            record,
+            Right::Read(None),
+            &[lab, medical],
+            Timestamp(now.0 + 2),
+        )
+        .expect("request");
+    let update = w
+        .owner()
+        .update(
+            &srs.acl(record)
+                .expect("acl")
+                .verify(&w.owner().verifying_key())
+                .expect("verified"),
+            FAR,
+            &[Change::GrantRead {
+                section: lab,
+                reader: w.keys[DOCTOR].bundle(),
+                history: History::All,
+            }],
+            &mut rng,
+        )
+        .expect("update");
+    srs.approve(w.ids[OWNER_A], approved, &update, Timestamp(now.0 + 3))
+        .expect("approve");
+    let rejected = srs
+        .request(
+            w.ids[HOSPITAL],
+            record,
+            Right::Write,
+            &[lab],
+            Timestamp(now.0 + 4),
+        )
+        .expect("request");
+    srs.reject(w.ids[OWNER_A], rejected, Timestamp(now.0 + 5))
+        .expect("reject");
+    let withdrawn = srs
+        .request(
+            w.ids[DOCTOR],
+            record,
+            Right::Read(Some(History::None)),
+            &[medical],
+            Timestamp(now.0 + 6),
+        )
+        .expect("request");
+    srs.withdraw(w.ids[DOCTOR], withdrawn, Timestamp(now.0 + 7))
+        .expect("withdraw");
+    srs.login_challenge(w.ids[PHARMACIST], &mut rng)
+        .expect("challenge");
+    (
+        srs,
+        vec![
+            ("pending", pending),
+            ("approved", approved),
+            ("rejected", rejected),
+            ("withdrawn", withdrawn),
+        ],
+    )
+}
+
+fn decode_srs(scenarios: &[(&str, Vec<u8>)]) -> Dir {
+    let w = world();
+    let mut d = Dir::new();
+    let empty = w.base_srs.to_bytes().expect("state");
+    d.valid_and_near("state-new", &empty, &[2, 6, 22, 23, 40, empty.len() - 1]);
+    let (srs, _) = scenario_srs();
+    let full = srs.to_bytes().expect("state");
+    let n = full.len();
+    d.valid_and_near(
+        "state-requests",
+        &full,
+        &[
+            2,
+            6,
+            22,
+            23,
+            200,
+            500,
+            800,
+            n / 2,
+            n - 300,
+            n - 100,
+            n - 45,
+            n - 1,
+        ],
+    );
+    // Role byte 9 and active byte 2 of the first registration; the registry count too big.
+    d.add("role-9-state-requests", splice(&full, 2 + 4 + 16, &[9]));
+    d.add("active-2-state-requests", splice(&full, 2 + 4 + 17, &[2]));
+    d.add("count-max-state-requests", splice(&full, 2, &[0xff; 4]));
+    // next_request below the last request id: it sits before the challenge list (count 1,
+    // then 16 + 32 bytes).
+    let next_at = n - (4 + 48) - 8;
+    d.add(
+        "next-request-0-state-requests",
+        splice(&full, next_at, &[0; 8]),
+    );
+    for (name, ops) in scenarios {
+        let run = srs_ops_run(ops);
+        let last = run.states.last().expect("a state").clone();
+        d.add(&format!("valid-state-ops-{name}"), last);
+    }
+    d
+}
+
+fn open_entry() -> Dir {
+    let w = world();
+    let mut d = Dir::new();
+    let frame = |e: &SealedEntry, rc: &[u8]| frame_entry(&e.to_bytes().expect("entry"), rc);
+    for (i, f) in w.entries.iter().enumerate() {
+        d.add(
+            &format!("valid-entry-{i}"),
+            frame(&f.entry, &f.recapsule.to_bytes()),
+        );
+    }
+    let f0 = &w.entries[0];
+    let rc0 = f0.recapsule.to_bytes().to_vec();
+    let e0 = f0.entry.to_bytes().expect("entry");
+    let body_at = 2 + 97 + 4 + f0.entry.key_block().to_bytes().len() + 4;
+    let mut body_flip = e0.clone();
+    body_flip[body_at] ^= 1;
+    d.add("body-flip-entry-0", frame_entry(&body_flip, &rc0));
+    let mut tag_flip = e0.clone();
+    tag_flip[body_at + f0.entry.body().len() - 1] ^= 0x80;
+    d.add("gcm-tag-flip-entry-0", frame_entry(&tag_flip, &rc0));
+    let mut version = e0.clone();
+    version[2 + 2 + 16 + 16 + 16 + 32 + 7] ^= 1;
+    d.add("acl-version-entry-0", frame_entry(&version, &rc0));
+    let mut writer = e0.clone();
+    writer[2 + 2 + 16 + 16 + 16] ^= 1;
+    d.add("writer-fingerprint-entry-0", frame_entry(&writer, &rc0));
+    let mut nonce = e0.clone();
+    nonce[2 + 96] ^= 1;
+    d.add("nonce-prefix-entry-0", frame_entry(&nonce, &rc0));
+    let sig1 = w.entries[1].entry.signature().to_bytes();
+    d.add(
+        "other-signature-entry-0",
+        frame_entry(&[&e0[..e0.len() - 82], &sig1[..]].concat(), &rc0),
+    );
+    d.add(
+        "other-recapsule-entry-0",
+        frame(&f0.entry, &w.entries[1].recapsule.to_bytes()),
+    );
+    // C of this entry with T of another: decodes, but gives the wrong key.
+    let t1 = w.entries[1].recapsule.to_bytes();
+    d.add(
+        "other-t-entry-0",
+        frame(&f0.entry, &[&rc0[..50], &t1[50..]].concat()),
+    );
+    d.add(
+        "other-key-block-entry-0",
+        frame(
+            &f0.entry
+                .clone()
+                .with_key_block(*w.entries[2].entry.key_block()),
+            &w.entries[2].recapsule.to_bytes(),
+        ),
+    );
+    d.add(
+        "rewrapped-with-old-recapsule",
+        frame(&w.entries[4].entry, &rc0),
+    );
+    // The re-wrap signature over the key block replaced by the writer's entry signature.
+    let rewrapped = w.entries[4].entry.to_bytes().expect("entry");
+    let kb4 = w.entries[4].entry.key_block().to_bytes();
+    let rewrap_sig_at = 2 + 97 + 4 + kb4.len() - 82;
+    d.add(
+        "forged-rewrap-entry-4",
+        frame_entry(
+            &splice(&rewrapped, rewrap_sig_at, &f0.entry.signature().to_bytes()),
+            &w.entries[4].recapsule.to_bytes(),
+        ),
+    );
+    // The owner's key block sealed to another epoch's key: the recapsule stays the same.
+    let wrong_epoch = {
+        let mut b = e0.clone();
+        b[2 + 97 + 4 + 2 + 3] ^= 1;
+        b
+    };
+    d.add("key-block-epoch-entry-0", frame_entry(&wrong_epoch, &rc0));
+    // The multi-segment entry: second segment dropped, segments swapped.
+    let f3 = &w.entries[3];
+    let rc3 = f3.recapsule.to_bytes();
+    let body = f3.entry.body();
+    assert!(body.len() > SEGMENT_SIZE + 16);
+    let e3 = f3.entry.to_bytes().expect("entry");
+    let body3_at = e3.len() - 82 - body.len();
+    let first = &body[..SEGMENT_SIZE + 16];
+    let cut = [
+        &e3[..body3_at - 4],
+        &(first.len() as u32).to_be_bytes()[..],
+        first,
+        &e3[e3.len() - 82..],
+    ]
+    .concat();
+    d.add("dropped-last-segment-entry-3", frame_entry(&cut, &rc3));
+    // An empty body.
+    let empty = [
+        &e0[..body_at - 4],
+        &[0u8, 0, 0, 0][..],
+        &e0[e0.len() - 82..],
+    ]
+    .concat();
+    d.add("empty-body-entry-0", frame_entry(&empty, &rc0));
+    d.add("frame-too-long", {
+        let mut f = frame(&f0.entry, &rc0);
+        f[0] = 0xff;
+        f
+    });
+    d.add("frame-short", vec![0, 0, 1]);
+    let small = order_4513();
+    d.add(
+        "t-order-4513-entry-0",
+        frame(&f0.entry, &splice(&rc0, 50, &gt_bytes(&small))),
+    );
+    d
+}
+
+/// `srs_ops` inputs: a seed byte, then op code and argument bytes (see `fuzz/logic.rs`).
+struct Ops(Vec<u8>);
+
+impl Ops {
+    fn new(seed: u8) -> Self {
+        Self(vec![seed])
+    }
+
+    fn op(mut self, code: u8, args: &[u8]) -> Self {
+        self.0.push(code);
+        self.0.extend_from_slice(args);
+        self
+    }
+
+    fn register(self, who: usize, role: Role) -> Self {
+        let w = who as u8;
+        self.op(OP_REGISTER, &[w, role_byte(role), w, w])
+    }
+
+    fn activate(self, who: usize) -> Self {
+        self.op(OP_ACTIVATE, &[ADMIN as u8, who as u8])
+    }
+}
+
+/// Change bytes for `OP_UPDATE` (kind, section, principal, [history, epoch]).
+const ADD_SECTION: u8 = 0;
+const GRANT_READ: u8 = 2;
+const REVOKE_READ: u8 = 3;
+const GRANT_WRITE: u8 = 4;
+const ROTATE: u8 = 6;
+
+fn srs_scenarios() -> Vec<(&'static str, Vec<u8>)> {
+    let (a, h, dr, ph) = (
+        OWNER_A as u8,
+        HOSPITAL as u8,
+        DOCTOR as u8,
+        PHARMACIST as u8,
+    );
+    let create = |o: Ops, not_after: u8| {
+        o.op(
+            OP_UPDATE,
+            &[
+                a,
+                0,
+                0,
+                not_after,
+                2,
+                ADD_SECTION,
+                0,
+                0,
+                GRANT_WRITE,
+                0,
+                h,
+                GRANT_READ,
+                0,
+                dr,
+                0,
+                0,
+            ],
+        )
+    };
+    let writer_and_reader = |seed: u8| {
+        Ops::new(seed)
+            .register(OWNER_A, Role::Patient)
+            .register(HOSPITAL, Role::Hospital)
+            .register(DOCTOR, Role::Doctor)
+            .activate(OWNER_A)
+            .activate(HOSPITAL)
+            .activate(DOCTOR)
+    };
+    // Register, activate, create a record (hospital writes, doctor reads), seal two entries,
+    // re-encrypt for the doctor (granted), the pharmacist (inactive) and with a key block
+    // that belongs to the other entry's header.
+    let flow = create(
+        writer_and_reader(1).register(PHARMACIST, Role::Pharmacist),
+        200,
+    )
+    .op(OP_SEAL, &[h, 0, 0, 20])
+    .op(OP_SEAL, &[h, 0, 0, 0])
+    .op(OP_REENCRYPT, &[dr, 0, 0])
+    .op(OP_REENCRYPT, &[ph, 0, 0])
+    .op(OP_REENCRYPT, &[dr, 0, 1]);
+    // Requests: approve (with a rotation), reject, withdraw, delete.
+    let requests = Ops::new(2)
+        .register(OWNER_A, Role::Patient)
+        .register(DOCTOR, Role::Doctor)
+        .register(PHARMACIST, Role::Pharmacist)
+        .activate(OWNER_A)
+        .activate(DOCTOR)
+        .activate(PHARMACIST)
+        .op(
+            OP_UPDATE,
+            &[a, 0, 0, 200, 1, ADD_SECTION, 0, 0, ADD_SECTION, 1, 0],
+        )
+        .op(OP_REQUEST, &[dr, 0, 1, 0b011])
+        .op(OP_APPROVE, &[a, 0, 0b01, 200])
+        .op(OP_SEAL, &[a, 0, 0, 5])
+        .op(OP_REENCRYPT, &[dr, 0, 0])
+        .op(OP_REQUEST, &[ph, 0, 0, 0b001])
+        .op(OP_REJECT, &[a, 1])
+        .op(OP_REQUEST, &[ph, 0, 4, 1, 0b010])
+        .op(OP_WITHDRAW, &[ph, 2])
+        .op(OP_DELETE, &[1]);
+    // Revocation: re-encryption stops; a replayed or tampered update is refused.
+    let revoke = create(writer_and_reader(3), 200)
+        .op(OP_SEAL, &[h, 0, 0, 1])
+        .op(OP_REENCRYPT, &[dr, 0, 0])
+        .op(OP_UPDATE, &[a, 0, 0, 200, 0, REVOKE_READ, 0, dr])
+        .op(OP_REENCRYPT, &[dr, 0, 0])
+        .op(OP_SEAL, &[h, 0, 0, 2])
+        .op(OP_REPLAY, &[a, 0])
+        .op(OP_TAMPER, &[a, 0, 100, 3]);
+    // Login: inactive, fresh, replayed, wrong keys, deactivated; duplicate registration,
+    // a proof for other keys, a non-admin activating.
+    let login = Ops::new(4)
+        .register(DOCTOR, Role::Doctor)
+        .op(OP_LOGIN, &[dr, dr, 0])
+        .activate(DOCTOR)
+        .op(OP_LOGIN, &[dr, dr, 0])
+        .op(OP_LOGIN, &[dr, dr, 1])
+        .op(OP_LOGIN, &[dr, ph, 0])
+        .op(OP_LOGIN, &[dr, dr, 1])
+        .register(DOCTOR, Role::Doctor)
+        .op(OP_REGISTER, &[ph, 2, ph, dr])
+        .op(OP_DEACTIVATE, &[ADMIN as u8, dr])
+        .op(OP_LOGIN, &[dr, dr, 0])
+        .op(OP_ACTIVATE, &[dr, dr]);
+    // Two patients: B claims the record id A would use; A's update submitted by B.
+    let b = OWNER_B as u8;
+    let claim = Ops::new(5)
+        .register(OWNER_A, Role::Patient)
+        .register(OWNER_B, Role::Patient)
+        .activate(OWNER_A)
+        .activate(OWNER_B)
+        .op(OP_UPDATE, &[b, 1, 0, 50, 0, ADD_SECTION, 0, 0])
+        .op(OP_UPDATE, &[b, 0, 1, 50, 0, ADD_SECTION, 0, 0])
+        .op(OP_UPDATE, &[a, 0, 1, 50, 0, ADD_SECTION, 0, 0])
+        .op(OP_UPDATE, &[b, 0, 1, 50, 0, ROTATE, 0, 0])
+        .op(OP_UPDATE, &[a, 0, 0, 50, 0, ADD_SECTION, 1, 0]);
+    // Expiry: the ACL runs out; re-encryption and sealing stop until a new version.
+    let expiry = create(writer_and_reader(6), 100)
+        .op(OP_SEAL, &[h, 0, 0, 3])
+        .op(OP_TIME, &[255])
+        .op(OP_TIME, &[255])
+        .op(OP_REENCRYPT, &[dr, 0, 0])
+        .op(OP_SEAL, &[h, 0, 0, 3])
+        .op(OP_UPDATE, &[a, 0, 0, 255, 0, ROTATE, 0, 0])
+        .op(OP_SEAL, &[h, 0, 0, 4])
+        .op(OP_REENCRYPT, &[dr, 1, 0]);
+    vec![
+        ("flow", flow.0),
+        ("requests", requests.0),
+        ("revoke", revoke.0),
+        ("login", login.0),
+        ("claim", claim.0),
+        ("expiry", expiry.0),
+    ]
+}
+
+fn srs_ops(scenarios: &[(&str, Vec<u8>)]) -> Dir {
+    let mut d = Dir::new();
+    for (name, ops) in scenarios {
+        d.add(&format!("valid-{name}"), ops.clone());
+    }
+    let (_, flow) = &scenarios[0];
+    d.add("truncated-flow", flow[..flow.len() / 2].to_vec());
+    d.add("empty", Vec::new());
+    d.add(
+        "every-op",
+        (0..OPS).flat_map(|op| [op, 1, 2, 3, 4]).collect(),
+    );
+    d.add("all-ff", vec![0xff; 64]);
+    d
+}
+
+/// Writes every target's seed corpus under `root` (`fuzz/corpus`).
+pub fn generate(root: &Path) {
+    let scenarios = srs_scenarios();
+    // Each valid scenario must do what it was written for.
+    for (name, ops) in &scenarios {
+        let run = srs_ops_run(ops);
+        let s = &run.successes;
+        let ok = match *name {
+            "flow" => s[usize::from(OP_REENCRYPT)] == 1 && s[usize::from(OP_UPDATE)] == 1,
+            "claim" => s[usize::from(OP_UPDATE)] == 2,
+            "expiry" => s[usize::from(OP_REENCRYPT)] == 1 && s[usize::from(OP_UPDATE)] == 2,
+            "requests" => {
+                s[usize::from(OP_APPROVE)] == 1
+                    && s[usize::from(OP_REJECT)] == 1
+                    && s[usize::from(OP_WITHDRAW)] == 1
+                    && s[usize::from(OP_DELETE)] == 1
+                    && s[usize::from(OP_REENCRYPT)] == 1
+            }
+            "revoke" => s[usize::from(OP_REENCRYPT)] == 1 && s[usize::from(OP_UPDATE)] == 2,
+            "login" => s[usize::from(OP_LOGIN)] == 2 && s[usize::from(OP_DEACTIVATE)] == 1,
+            _ => true,
+        };
+        assert!(ok, "srs_ops scenario {name} did not go as planned: {s:?}");
+    }
+    decode_keys().write(root, "decode_keys");
+    decode_recapsule().write(root, "decode_recapsule");
+    decode_entry().write(root, "decode_entry");
+    decode_acl().write(root, "decode_acl");
+    decode_srs(&scenarios).write(root, "decode_srs");
+    open_entry().write(root, "open_entry");
+    srs_ops(&scenarios).write(root, "srs_ops");
+    let _ = SectionSecretKey::from_bytes;
+}
