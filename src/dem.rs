@@ -272,6 +272,11 @@ fn inout<'a>(input: &'a [u8], output: &'a mut [u8]) -> Result<InOutBuf<'a, 'a, u
 /// Like [`seal_body`], but encrypts in the caller's buffer: the plaintext `Vec` grows by the
 /// tags and becomes the body ciphertext, with no second allocation of the body (each segment
 /// moves up by the tags before it, then is encrypted in place while it is in cache).
+///
+/// Reserve the room for the tags (`Vec::with_capacity(sealed_len(n))`) when filling the
+/// buffer. Without it, growing would reallocate and copy the body and leave the plaintext
+/// behind in freed memory, so the body is sealed into a new allocation instead (as by
+/// [`seal_body`]) and the plaintext buffer is wiped.
 pub fn seal_body_owned(
     key: &DataKey,
     prefix: &NoncePrefix,
@@ -281,6 +286,11 @@ pub fn seal_body_owned(
     let pt_len = buf.len();
     let count = segment_count(pt_len);
     position(count - 1)?;
+    if buf.capacity() < sealed_len(pt_len) {
+        let sealed = seal_body(key, prefix, aad, &buf);
+        buf.zeroize();
+        return sealed;
+    }
     let cipher = BodyCipher::new(key, prefix);
     buf.resize(sealed_len(pt_len), 0);
     #[cfg(feature = "rayon")]
@@ -657,6 +667,12 @@ mod tests {
             let sealed = seal_body(&key, &prefix, aad, &pt).unwrap();
             assert_eq!(
                 seal_body_owned(&key, &prefix, aad, pt.clone()).unwrap(),
+                sealed
+            );
+            let mut reserved = Vec::with_capacity(sealed_len(len));
+            reserved.extend_from_slice(&pt);
+            assert_eq!(
+                seal_body_owned(&key, &prefix, aad, reserved).unwrap(),
                 sealed
             );
             let count = segment_count(len);
