@@ -22,11 +22,12 @@ use std::sync::OnceLock;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sesphr::dem::WrappedKey;
+use sesphr::merkle;
 use sesphr::phr::{
-    AccessRequest, Acl, AclUpdate, AclVerifier, AclVersion, BodyHeader, Change, Epoch, History,
-    KeyBlock, KeyBundle, LoginChallenge, MasterSecret, Owner, PrincipalId, PrincipalKeys, ReKeyId,
-    RecordId, RequestAction, RequestId, RequestState, Right, Role, SealedEntry, SectionId,
-    SectionName, SignedAcl, Srs, Timestamp, VerifiedAcl,
+    AccessRequest, Acl, AclHash, AclProblem, AclUpdate, AclVerifier, AclVersion, BodyHeader,
+    Change, Epoch, History, KeyBlock, KeyBundle, LoginChallenge, MasterSecret, Owner, PrincipalId,
+    PrincipalKeys, ReKeyGrant, ReKeyId, RecordId, Refusal, RequestAction, RequestId, RequestState,
+    Right, Role, SealedEntry, SectionId, SectionName, SignedAcl, Srs, Timestamp, VerifiedAcl,
 };
 use sesphr::pre::{
     encapsulate, Capsule, ReCapsule, ReKey, ReaderPublicKey, ReaderSecretKey, SectionPublicKey,
@@ -157,6 +158,10 @@ pub struct World {
     /// A richer second update (pharmacist reader with history, a second writer, a retired
     /// section), for ACL near-misses.
     pub update2: AclUpdate,
+    /// `update` with `medical` at epoch 2 instead of 1 — an epoch jump, which the owner's API
+    /// never makes — signed by hand with the owner's key, with its keys and proofs
+    /// ([`with_epoch`]): owner-signed, yet every SRS must refuse it (SPEC §7).
+    pub jumped: AclUpdate,
     /// Entries of the fixture record.
     pub entries: Vec<FixtureEntry>,
     /// A signature by the hospital over `[b"fuzz"]` with purpose `Entry`.
@@ -361,6 +366,8 @@ fn build_world() -> World {
         .signing_key()
         .sign(Purpose::Entry, &[b"fuzz"], &mut rng)
         .expect("signature");
+    let jumped = with_epoch(owner, None, &update, medical, Epoch(2), &mut rng)
+        .expect("the hand-signed epoch jump");
 
     World {
         owners,
@@ -373,9 +380,184 @@ fn build_world() -> World {
         update,
         acl,
         update2,
+        jumped,
         entries,
         signature,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Updates signed by hand: what only the owner's key can make, but the owner's API never does
+// ---------------------------------------------------------------------------------------------
+
+/// Most keys [`with_epoch`] computes; above, it sends none (see there).
+pub const FORGE_MAX_KEYS: u64 = 256;
+
+/// The leaf of one key in a key-set commitment (SPEC §7), recomputed outside the crate:
+/// `SHA-256(0x00 ‖ lp16("sesphr/v1/keyset") ‖ key id ‖ key)`. [`with_epoch`] checks it
+/// against the owner's own commitment every time.
+fn key_leaf(id: &ReKeyId, rekey: &ReKey) -> merkle::Hash {
+    let label = b"sesphr/v1/keyset";
+    let mut data = Vec::with_capacity(2 + label.len() + 68 + 98);
+    data.extend_from_slice(&(label.len() as u16).to_be_bytes());
+    data.extend_from_slice(label);
+    data.extend_from_slice(id.record.as_bytes());
+    data.extend_from_slice(id.section.as_bytes());
+    data.extend_from_slice(&id.epoch.0.to_be_bytes());
+    data.extend_from_slice(id.reader.as_bytes());
+    data.extend_from_slice(&rekey.to_bytes());
+    merkle::leaf_hash(&data)
+}
+
+/// How many keys an ACL implies (one per reader per epoch from its first to the section's
+/// current one), with section `over.0` at epoch `over.1` if given (readers kept).
+fn key_count_with(acl: &Acl, over: Option<(SectionId, Epoch)>) -> u64 {
+    acl.sections()
+        .flat_map(|(id, p)| {
+            let top = match over {
+                Some((s, e)) if s == *id => e,
+                _ => p.epoch(),
+            };
+            p.readers()
+                .map(move |(_, g)| u64::from(top.0.saturating_sub(g.from.0)) + 1)
+        })
+        .sum()
+}
+
+/// Every key id an ACL implies, in order; `None` if there are more than `limit`.
+pub fn implied_key_ids(acl: &Acl, limit: u64) -> Option<Vec<ReKeyId>> {
+    if key_count_with(acl, None) > limit {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (section, p) in acl.sections() {
+        for (reader, g) in p.readers() {
+            for e in g.from.0..=p.epoch().0 {
+                out.push(ReKeyId {
+                    record: acl.record(),
+                    section: *section,
+                    epoch: Epoch(e),
+                    reader: *reader,
+                });
+            }
+        }
+    }
+    out.sort();
+    Some(out)
+}
+
+/// The owner's re-encryption key for `id`, to the reader `acl` names.
+fn owner_rekey(owner: &Owner, acl: &Acl, id: &ReKeyId) -> Option<ReKey> {
+    let (_, grant) = acl
+        .section(&id.section)?
+        .readers()
+        .find(|(fp, _)| **fp == id.reader)?;
+    let sk = owner.section_key(id.record, id.section, id.epoch).ok()?;
+    Some(ReKey::new(&sk, grant.bundle.reader_key()))
+}
+
+/// The Merkle tree over an ACL's keys (ids in order, keys as the owner makes them).
+fn key_tree(owner: &Owner, acl: &Acl, ids: &[ReKeyId]) -> Option<(merkle::Tree, Vec<ReKey>)> {
+    let keys = ids
+        .iter()
+        .map(|id| owner_rekey(owner, acl, id))
+        .collect::<Option<Vec<_>>>()?;
+    let leaves = ids
+        .iter()
+        .zip(&keys)
+        .map(|(id, k)| key_leaf(id, k))
+        .collect();
+    Some((merkle::Tree::new(leaves), keys))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn splice_at(bytes: &mut [u8], at: usize, with: &[u8]) -> Option<()> {
+    bytes.get_mut(at..at + with.len())?.copy_from_slice(with);
+    Some(())
+}
+
+/// `genuine` — an update the owner built on top of `before` (the record's stored ACL; `None`
+/// for a first version) — re-signed by hand with section `section` at epoch `epoch`: its
+/// public key, the key-set commitment and the keys to add and delete recomputed, the readers'
+/// first epochs kept. Epoch `e + 1` is a rotation the owner's API could have made; anything
+/// else is an epoch jump it never makes (SPEC §7). With more than [`FORGE_MAX_KEYS`] keys the
+/// commitment gets the right size but a zero root and no keys are sent: a verifier must refuse
+/// the jump before it looks at (or enumerates) keys. `None` if the encodings do not have the
+/// shape this function expects (it checks its own work against the owner's commitment and
+/// signature).
+pub fn with_epoch<R: sesphr::rand_core::RngCore + sesphr::rand_core::CryptoRng>(
+    owner: &Owner,
+    before: Option<&Acl>,
+    genuine: &AclUpdate,
+    section: SectionId,
+    epoch: Epoch,
+    rng: &mut R,
+) -> Option<AclUpdate> {
+    let acl = genuine.acl().acl_unverified();
+    let policy = acl.section(&section)?;
+    // The owner's own commitment, recomputed: checks `key_leaf` and the order of the ids.
+    let ids = implied_key_ids(acl, FORGE_MAX_KEYS)?;
+    let (tree, _) = key_tree(owner, acl, &ids)?;
+    if tree.root() != *acl.key_set().root() || ids.len() as u64 != acl.key_set().size() {
+        return None;
+    }
+    let mut bytes = acl.to_bytes().ok()?;
+    let epoch_at = find(&bytes, section.as_bytes())? + 16;
+    if bytes.get(epoch_at..epoch_at + 4)? != policy.epoch().0.to_be_bytes() {
+        return None;
+    }
+    splice_at(&mut bytes, epoch_at, &epoch.0.to_be_bytes())?;
+    let key_at = find(&bytes, &policy.key().to_bytes())?;
+    let key = owner.section_key(acl.record(), section, epoch).ok()?;
+    splice_at(&mut bytes, key_at, &key.public_key().to_bytes())?;
+    let root_at = find(&bytes, acl.key_set().root())?;
+    if bytes.get(root_at + 32..root_at + 40)? != acl.key_set().size().to_be_bytes() {
+        return None;
+    }
+    let size = key_count_with(acl, Some((section, epoch)));
+    splice_at(&mut bytes, root_at, &[0; 32])?;
+    splice_at(&mut bytes, root_at + 32, &size.to_be_bytes())?;
+    let mut add = Vec::new();
+    let mut delete = Vec::new();
+    if size <= FORGE_MAX_KEYS {
+        let unrooted = Acl::from_bytes(&bytes).ok()?;
+        let ids = implied_key_ids(&unrooted, FORGE_MAX_KEYS)?;
+        let (tree, keys) = key_tree(owner, &unrooted, &ids)?;
+        splice_at(&mut bytes, root_at, &tree.root())?;
+        let stored = match before {
+            Some(b) => implied_key_ids(b, FORGE_MAX_KEYS)?,
+            None => Vec::new(),
+        };
+        for (i, (id, rekey)) in ids.iter().zip(keys).enumerate() {
+            if stored.binary_search(id).is_err() {
+                add.push(ReKeyGrant {
+                    id: *id,
+                    rekey,
+                    proof: tree.proof(i)?,
+                });
+            }
+        }
+        delete = stored
+            .into_iter()
+            .filter(|id| ids.binary_search(id).is_err())
+            .collect();
+    }
+    let signature = owner
+        .keys()
+        .signing_key()
+        .sign(Purpose::Acl, &[AclHash::of(&bytes).as_bytes()], rng)
+        .ok()?;
+    let mut signed = genuine.acl().to_bytes().get(..2)?.to_vec();
+    signed.extend_from_slice(&u32::try_from(bytes.len()).ok()?.to_be_bytes());
+    signed.extend_from_slice(&bytes);
+    signed.extend_from_slice(&signature.to_bytes());
+    let signed = SignedAcl::from_bytes(&signed).ok()?;
+    signed.verify(&owner.verifying_key()).ok()?;
+    let forged = AclUpdate::from_parts(signed, add, delete);
+    (AclUpdate::from_bytes(&forged.to_bytes()).ok()? == forged).then_some(forged)
 }
 
 /// The fixed world, built once per process.
@@ -619,10 +801,38 @@ fn decode_entry_count(data: &[u8]) -> usize {
     n
 }
 
+/// If `data` is a version-1 encoding (`tag ‖ 0x01 ‖ …`) of the envelope whose current
+/// encoding is `current`, `decode` must refuse it as an unknown version.
+fn refuses_version_1<T>(
+    data: &[u8],
+    current: &[u8],
+    decode: impl Fn(&[u8]) -> Result<T, Error>,
+    name: &str,
+) {
+    if data.len() >= 2 && data[0] == current[0] && data[1] == 1 {
+        assert!(
+            matches!(decode(data), Err(Error::UnknownVersion { version: 1, .. })),
+            "{name}: a version-1 encoding is not refused as an unknown version"
+        );
+    }
+}
+
 fn decode_acl_count(data: &[u8]) -> usize {
     let w = world();
     let owner_vk = w.owner().verifying_key();
     let mut n = 0;
+    // Version 2 of the ACL (and of what carries one) commits to the key set and the previous
+    // version; version-1 encodings are refused, never read with a default.
+    let acl_bytes = w.update.acl().acl_unverified().to_bytes().expect("ACL");
+    refuses_version_1(data, &acl_bytes, Acl::from_bytes, "Acl");
+    let signed_bytes = w.update.acl().to_bytes();
+    refuses_version_1(data, &signed_bytes, SignedAcl::from_bytes, "SignedAcl");
+    refuses_version_1(
+        data,
+        &w.update.to_bytes(),
+        AclUpdate::from_bytes,
+        "AclUpdate",
+    );
     if round_trip(data, "Acl", Acl::from_bytes, |v| {
         v.to_bytes().expect("a decoded ACL re-encodes")
     })
@@ -630,7 +840,11 @@ fn decode_acl_count(data: &[u8]) -> usize {
     {
         n += 1;
     }
-    let authentic = [w.update.acl().to_bytes(), w.update2.acl().to_bytes()];
+    let authentic = [
+        w.update.acl().to_bytes(),
+        w.update2.acl().to_bytes(),
+        w.jumped.acl().to_bytes(),
+    ];
     if let Some(s) = round_trip(data, "SignedAcl", SignedAcl::from_bytes, |v| v.to_bytes()) {
         n += 1;
         if s.verify(&owner_vk).is_ok() {
@@ -649,8 +863,10 @@ fn decode_acl_count(data: &[u8]) -> usize {
                 "forged ACL verified"
             );
         }
-        // The SRS takes an update only from the record's registered owner and only with
-        // exactly the key material it implies.
+        // A fresh SRS takes a first version only from the record's registered owner, only
+        // with exactly the key material it implies and only with the key values the owner
+        // committed to: the owner's own update and nothing else (every byte of it is signed or
+        // bound to the signed key-set root).
         let mut srs = w.base_srs.clone();
         let owner = &w.keys[OWNER_A];
         let id = w.ids[OWNER_A];
@@ -658,9 +874,28 @@ fn decode_acl_count(data: &[u8]) -> usize {
             .expect("register");
         srs.activate(w.ids[ADMIN], id).expect("activate");
         let before = srs.to_bytes().expect("state");
-        match srs.apply_update(id, &u, T0) {
-            Ok(()) => same_acl_and_key_ids(&u, &w.update),
+        let r = srs.apply_update(id, &u, T0);
+        match &r {
+            Ok(()) => assert!(
+                u == w.update,
+                "the SRS accepted an update the owner did not make"
+            ),
             Err(_) => assert!(srs.to_bytes().expect("state") == before),
+        }
+        if same_acl_and_key_ids(&u, &w.update) && u != w.update {
+            assert!(
+                r == Err(Error::NotAuthorized(Refusal::KeyNotCommitted)),
+                "another key value (or proof) than the owner's: {r:?}"
+            );
+        }
+        if u == w.jumped {
+            let medical = w.sections[0][0];
+            assert!(
+                r == Err(Error::AclRejected(AclProblem::BadSuccession {
+                    section: medical
+                })),
+                "an owner-signed epoch jump: {r:?}"
+            );
         }
     }
     if let Some(req) = round_trip(data, "AccessRequest", AccessRequest::from_bytes, |v| {
@@ -681,51 +916,107 @@ fn decode_acl_count(data: &[u8]) -> usize {
     n
 }
 
-/// What the SRS may only accept unchanged from the owner: the signed ACL and which keys to
-/// add and delete. (The re-encryption key points themselves are not covered by the owner's
-/// signature; see fuzz/README.md.)
-fn same_acl_and_key_ids(accepted: &AclUpdate, made: &AclUpdate) {
-    assert!(
-        accepted.acl() == made.acl(),
-        "the SRS accepted an ACL the owner did not sign"
-    );
+/// Whether two updates have the same signed ACL and the same key ids to add and delete (so
+/// they can differ only in key values and proofs).
+fn same_acl_and_key_ids(a: &AclUpdate, b: &AclUpdate) -> bool {
     let ids = |u: &AclUpdate| -> Vec<ReKeyId> { u.keys_to_add().iter().map(|g| g.id).collect() };
-    let mut a = ids(accepted);
-    let mut b = ids(made);
-    a.sort();
-    b.sort();
-    assert!(
-        a == b,
-        "the SRS accepted other keys to add than the owner's"
-    );
-    let mut a = accepted.keys_to_delete().to_vec();
-    let mut b = made.keys_to_delete().to_vec();
-    a.sort();
-    b.sort();
-    assert!(
-        a == b,
-        "the SRS accepted other keys to delete than the owner's"
-    );
+    a.acl() == b.acl() && ids(a) == ids(b) && a.keys_to_delete() == b.keys_to_delete()
 }
 
 fn decode_srs_count(data: &[u8]) -> usize {
+    let w = world();
+    refuses_version_1(
+        data,
+        &w.base_srs.to_bytes().expect("state"),
+        Srs::from_bytes,
+        "Srs",
+    );
     let Some(srs) = round_trip(data, "Srs", Srs::from_bytes, |v| {
         v.to_bytes().expect("a decoded SRS state re-encodes")
     }) else {
         return 0;
     };
-    // What the decoder promises: every stored ACL is signed by its registered owner.
-    let w = world();
+    // What the decoder promises: every stored ACL is signed by its registered owner, every
+    // record's stored keys are exactly the key set its ACL commits to (no key row inserted,
+    // restored or lost without the owner's signature), request histories are time-ordered.
+    let mut keys = 0;
     for record in w.records {
         if let Some(acl) = srs.acl(record) {
             acl.verify(acl.acl_unverified().owner().signing_key())
                 .expect("a decoded SRS holds only owner-signed ACLs");
+            let ids = implied_key_ids(acl.acl_unverified(), u64::MAX).expect("no limit");
+            assert!(ids.len() as u64 == acl.acl_unverified().key_set().size());
+            for id in &ids {
+                assert!(
+                    srs.has_key(id),
+                    "a decoded SRS lacks a committed key: {id:?}"
+                );
+            }
+            keys += ids.len();
             for r in srs.requests_for(record) {
                 assert!(r.record() == record);
+                assert!(
+                    r.history().windows(2).all(|p| p[0].1 <= p[1].1),
+                    "a decoded request's history goes back in time"
+                );
             }
         }
     }
+    // Only the fixture owners sign ACLs, and only for the fixture records (an input cannot
+    // sign), so these are all the records there are.
+    assert!(
+        srs.stored_keys() == keys,
+        "a decoded SRS stores keys its ACLs do not commit to"
+    );
     1
+}
+
+/// What approving `req` with `update` must record (SPEC §7): the sections the update newly
+/// grants the requester (reader fingerprint `fp`) the right on, and `Approved` if those are
+/// all the sections asked and each read grant reaches back as far as the history asked for
+/// (a `Read(None)` request asks for the ACL's default), `ApprovedNarrower` otherwise.
+fn approval_outcome(
+    req: &AccessRequest,
+    fp: &sesphr::phr::Fingerprint,
+    before: Option<&Acl>,
+    update: &AclUpdate,
+) -> (RequestState, Vec<SectionId>) {
+    let new = update.acl().acl_unverified();
+    let has = |acl: Option<&Acl>, s: &SectionId| {
+        acl.and_then(|a| a.section(s))
+            .is_some_and(|p| match req.right() {
+                Right::Write => p.can_write(fp),
+                Right::Read(_) => p.readers().any(|(f, _)| f == fp),
+            })
+    };
+    let granted: Vec<SectionId> = req
+        .sections()
+        .iter()
+        .filter(|s| has(Some(new), s) && !has(before, s))
+        .copied()
+        .collect();
+    let asked = match req.right() {
+        Right::Read(Some(h)) => Some(h),
+        Right::Read(None) => Some(before.map_or(History::None, |a| a.default_history())),
+        Right::Write => None,
+    };
+    let as_asked = |s: &SectionId| {
+        let (Some(h), Some(p)) = (asked, new.section(s)) else {
+            return true;
+        };
+        let wanted = match h {
+            History::All => p.first(),
+            History::FromEpoch(e) => e.max(p.first()),
+            History::None => p.epoch(),
+        };
+        p.readers().any(|(f, g)| f == fp && g.from <= wanted)
+    };
+    let state = if granted.len() == req.sections().len() && granted.iter().all(as_asked) {
+        RequestState::Approved
+    } else {
+        RequestState::ApprovedNarrower
+    };
+    (state, granted)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -850,10 +1141,25 @@ pub const OP_LOGIN: u8 = 11;
 pub const OP_TIME: u8 = 12;
 /// Replays an update the SRS accepted before (must be refused).
 pub const OP_REPLAY: u8 = 13;
-/// Applies a bit-flipped copy of the last update built (accepted only if unchanged).
+/// Applies a bit-flipped copy of the last update built (never accepted: every byte is signed
+/// or bound to the signed key-set root).
 pub const OP_TAMPER: u8 = 14;
+/// The owner removes a section, adds it back in a later version, then grants a reader
+/// `History::All` on it (three updates): the reader never gets an entry written before the
+/// removal.
+pub const OP_READD: u8 = 15;
+/// The owner builds a read grant; one of its key values is replaced by a key value from an
+/// earlier update (or another key of the same one): refused with `KeyNotCommitted`.
+pub const OP_SUBSTITUTE: u8 = 16;
+/// The owner's next version signed by hand with one section's epoch moved by 1 (a rotation:
+/// accepted exactly when the owner's own update is), 2, 3 or to `u32::MAX` (a jump: refused
+/// with `BadSuccession`, without enumerating keys).
+pub const OP_JUMP: u8 = 17;
+/// Moves the clock back (not before the start): request transitions stamped earlier than the
+/// request's last one fail with `ClockWentBackwards`.
+pub const OP_CLOCK_BACK: u8 = 18;
 /// Number of op codes.
-pub const OPS: u8 = 15;
+pub const OPS: u8 = 19;
 /// Most operations run per input.
 pub const MAX_OPS: usize = 16;
 
@@ -878,6 +1184,8 @@ pub fn role_byte(role: Role) -> u8 {
 pub struct SrsRun {
     /// Successful operations per op code.
     pub successes: [usize; OPS as usize],
+    /// Refused operations per op code (the SRS said no).
+    pub refusals: [usize; OPS as usize],
     /// `srs.to_bytes()` after each operation.
     pub states: Vec<Vec<u8>>,
 }
@@ -913,16 +1221,30 @@ struct Model<'w> {
     acls: BTreeMap<(RecordId, AclVersion), VerifiedAcl>,
     /// Updates the SRS accepted.
     accepted: Vec<AclUpdate>,
+    /// The live sections of each record's newest accepted ACL.
+    live: BTreeMap<RecordId, Vec<SectionId>>,
+    /// How many times each section of each record has been removed: entries carry the count
+    /// at sealing, and nothing sealed before a removal is re-encrypted for anyone after it.
+    removals: BTreeMap<(RecordId, SectionId), u32>,
     /// The last update built (accepted or not).
     last_built: Option<AclUpdate>,
-    /// Sealed entries, with the ACL each was sealed under and its plaintext.
-    entries: Vec<(SealedEntry, VerifiedAcl, Vec<u8>)>,
+    /// Sealed entries (at most 4, oldest first).
+    entries: Vec<ModelEntry>,
     /// Requests filed so far (ids are 0..requests).
     requests: u64,
     /// The last login challenge issued to each principal id index.
     challenges: BTreeMap<usize, LoginChallenge>,
-    /// Whether the SRS accepted an update with altered re-encryption keys.
-    rekeys_tampered: bool,
+}
+
+/// An entry sealed in a `srs_ops` run.
+#[derive(Clone)]
+struct ModelEntry {
+    entry: SealedEntry,
+    /// The ACL it was sealed under.
+    acl: VerifiedAcl,
+    plaintext: Vec<u8>,
+    /// The removal count of its section when it was sealed.
+    generation: u32,
 }
 
 impl Model<'_> {
@@ -971,13 +1293,35 @@ impl Model<'_> {
         not_after: Timestamp,
     ) -> Option<AclUpdate> {
         let owner = &self.w.owners[builder - OWNER_A];
-        let built = match self.srs.acl(record) {
+        let current = self.srs.acl(record);
+        let built = match current {
             Some(current) => current
                 .verify(&owner.verifying_key())
                 .and_then(|current| owner.update(&current, not_after, changes, &mut self.rng)),
             None => owner.create_record(record, not_after, changes, &mut self.rng),
         };
         let u = built.ok()?;
+        // What the owner may make of a version (SPEC §7): a section rotates at most once, by
+        // one epoch, and keeps its creation epoch; one removed in it is not added back in it.
+        let new = u.acl().acl_unverified();
+        if let Some(current) = current.map(SignedAcl::acl_unverified) {
+            for (id, p) in new.sections() {
+                if let Some(old) = current.section(id) {
+                    assert!(
+                        p.first() == old.first() && p.epoch().0.wrapping_sub(old.epoch().0) <= 1,
+                        "the owner made an epoch jump or moved a creation epoch"
+                    );
+                }
+            }
+        }
+        for (i, c) in changes.iter().enumerate() {
+            if let Change::RemoveSection { section } = c {
+                assert!(
+                    !changes[i..].contains(&Change::AddSection { section: *section }),
+                    "the owner removed and re-added a section in one version"
+                );
+            }
+        }
         self.last_built = Some(u.clone());
         Some(u)
     }
@@ -985,6 +1329,18 @@ impl Model<'_> {
     fn accepted(&mut self, builder: usize, update: &AclUpdate) {
         let record = update.acl().acl_unverified().record();
         self.record_owner.entry(record).or_insert(builder);
+        let now_live: Vec<SectionId> = update
+            .acl()
+            .acl_unverified()
+            .sections()
+            .map(|(id, _)| *id)
+            .collect();
+        for s in self.live.get(&record).into_iter().flatten() {
+            if !now_live.contains(s) {
+                *self.removals.entry((record, *s)).or_default() += 1;
+            }
+        }
+        self.live.insert(record, now_live);
         let owner = &self.w.owners[builder - OWNER_A];
         let v = update
             .acl()
@@ -1028,6 +1384,31 @@ impl Model<'_> {
                 Change::SetDefaultHistory(self.history(h, e))
             }
         }
+    }
+
+    /// A request transition at `self.now` succeeds only if the request's last action is not
+    /// later, and a refusal for the clock names the request's last time and `now`.
+    fn check_request_time<T>(&self, req: Option<&AccessRequest>, r: &Result<T, Error>) {
+        let last = req.and_then(|q| q.history().last()).map(|(_, t)| *t);
+        match r {
+            Ok(_) => assert!(
+                last.is_none_or(|l| l <= self.now),
+                "a request transition stamped before the request's last one"
+            ),
+            Err(Error::ClockWentBackwards { last: l, offered }) => assert!(
+                Some(*l) == last && *offered == self.now && self.now < *l,
+                "ClockWentBackwards with wrong times"
+            ),
+            Err(_) => {}
+        }
+    }
+
+    /// How many times `section` of `record` has been removed so far.
+    fn generation(&self, record: RecordId, section: SectionId) -> u32 {
+        self.removals
+            .get(&(record, section))
+            .copied()
+            .unwrap_or_default()
     }
 
     fn request_id(&self, b: u8) -> RequestId {
@@ -1150,10 +1531,24 @@ impl Model<'_> {
                         self.build(builder, record, &[Change::Rotate { section: s }], not_after)
                     });
                 update.map(|update| {
+                    let before = self.srs.acl(record).map(|a| a.acl_unverified().clone());
+                    let requester = req
+                        .as_ref()
+                        .and_then(|r| self.registered_bundle(r.requester()));
                     let r = self.srs.approve(w.ids[actor], id, &update, self.now);
-                    if r.is_ok() {
+                    self.check_request_time(req.as_ref(), &r);
+                    if let Ok(outcome) = r {
+                        let asked = req.as_ref().expect("an approved request existed");
+                        let fp = requester.expect("a registered requester").fingerprint();
+                        let expected = approval_outcome(asked, &fp, before.as_ref(), &update);
                         let req = self.srs.request_by_id(id).expect("approved request");
-                        assert!(req.state() == RequestState::Approved && !req.granted().is_empty());
+                        assert!(
+                            req.state() == outcome
+                                && outcome == expected.0
+                                && req.granted() == expected.1.as_slice(),
+                            "approval: {outcome:?} on {:?}, expected {expected:?}",
+                            req.granted()
+                        );
                         let reg = self.registered(actor).expect("actor");
                         assert!(
                             reg.active && reg.bundle == *update.acl().acl_unverified().owner(),
@@ -1161,17 +1556,19 @@ impl Model<'_> {
                         );
                         self.accepted(builder, &update);
                     }
-                    r
+                    r.map(|_| ())
                 })
             }
             OP_REJECT | OP_WITHDRAW => {
                 let actor = inp.pick(CAST);
                 let id = self.request_id(inp.byte());
+                let req = self.srs.request_by_id(id).cloned();
                 let r = if op == OP_REJECT {
                     self.srs.reject(w.ids[actor], id, self.now)
                 } else {
                     self.srs.withdraw(w.ids[actor], id, self.now)
                 };
+                self.check_request_time(req.as_ref(), &r);
                 if r.is_ok() {
                     let req = self.srs.request_by_id(id).expect("request");
                     if op == OP_REJECT {
@@ -1256,7 +1653,13 @@ impl Model<'_> {
                         if self.entries.len() == 4 {
                             self.entries.remove(0);
                         }
-                        self.entries.push((entry, acl, pt));
+                        let generation = self.generation(record, section);
+                        self.entries.push(ModelEntry {
+                            entry,
+                            acl,
+                            plaintext: pt,
+                            generation,
+                        });
                     }
                 }
                 None
@@ -1270,9 +1673,14 @@ impl Model<'_> {
                 } else {
                     let i = usize::from(pick) % self.entries.len();
                     let j = (i + 1) % self.entries.len();
-                    let (entry, named, pt) = self.entries[i].clone();
+                    let ModelEntry {
+                        entry,
+                        acl: named,
+                        plaintext: pt,
+                        generation,
+                    } = self.entries[i].clone();
                     let header = if mismatch {
-                        *self.entries[j].0.header()
+                        *self.entries[j].entry.header()
                     } else {
                         *entry.header()
                     };
@@ -1294,7 +1702,11 @@ impl Model<'_> {
                         "reencrypt: {:?}, expected ok = {expected}",
                         r.as_ref().err()
                     );
-                    if let (Ok(rc), false) = (&r, self.rekeys_tampered) {
+                    if let Ok(rc) = &r {
+                        assert!(
+                            generation == self.generation(header.record(), header.section()),
+                            "an entry written before its section was removed was re-encrypted"
+                        );
                         let reg = self.registered(reader).expect("reader");
                         let holder = w.who_has(&reg.bundle).expect("a cast member's keys");
                         let opened = w.keys[holder]
@@ -1376,13 +1788,10 @@ impl Model<'_> {
                             Ok(t) => {
                                 let r = self.srs.apply_update(w.ids[actor], &t, self.now);
                                 if r.is_ok() {
-                                    same_acl_and_key_ids(&t, &u);
-                                    if t != u {
-                                        // Only a re-encryption key can differ (its point is not
-                                        // covered by the owner's signature): re-encryption with
-                                        // it may give readers capsules they cannot open.
-                                        self.rekeys_tampered = true;
-                                    }
+                                    // Every byte is signed or bound to the signed key-set
+                                    // root: only a flip that decodes to the same update could
+                                    // pass (never, with canonical encodings).
+                                    assert!(t == u, "a bit-flipped update was accepted");
                                     let builder =
                                         w.who_has(t.acl().acl_unverified().owner()).expect("owner");
                                     self.accepted(builder, &t);
@@ -1393,9 +1802,256 @@ impl Model<'_> {
                     }
                 }
             }
+            OP_READD => {
+                let record = w.records[inp.pick(2)];
+                let section = self.section(record, inp.pick(2));
+                let reader = inp.pick(CAST);
+                let not_after = Timestamp(self.now.0 + u64::from(inp.byte()) * 64);
+                self.readd(record, section, reader, not_after)
+            }
+            OP_SUBSTITUTE => {
+                let record = w.records[inp.pick(2)];
+                let section = self.section(record, inp.pick(2));
+                let reader = inp.pick(CAST);
+                let (h, e) = (inp.byte(), inp.byte());
+                let history = self.history(h, e);
+                let (k, i) = (inp.byte(), inp.byte());
+                let not_after = Timestamp(self.now.0 + u64::from(inp.byte()) * 64);
+                self.substitute(record, section, reader, history, (k, i), not_after)
+            }
+            OP_JUMP => {
+                let record = w.records[inp.pick(2)];
+                let section = self.section(record, inp.pick(2));
+                let by = inp.byte() % 4;
+                let not_after = Timestamp(self.now.0 + u64::from(inp.byte()) * 64);
+                self.jump(record, section, by, not_after)
+            }
+            OP_CLOCK_BACK => {
+                let back = u64::from(inp.byte()) * 16;
+                self.now = Timestamp(self.now.0.saturating_sub(back).max(T0.0));
+                None
+            }
             _ => None,
         };
         (op, result.map(|r| r.is_ok()))
+    }
+
+    /// Applies an update the record owner built; a refusal must leave the state unchanged
+    /// (checked here: a composite operation changes the state on its earlier steps).
+    fn apply_owned(&mut self, owner: usize, update: &AclUpdate) -> bool {
+        let before = self.srs.to_bytes().expect("state");
+        match self.srs.apply_update(self.w.ids[owner], update, self.now) {
+            Ok(()) => {
+                self.accepted(owner, update);
+                true
+            }
+            Err(_) => {
+                assert!(
+                    self.srs.to_bytes().expect("state") == before,
+                    "a refused update changed the SRS state"
+                );
+                false
+            }
+        }
+    }
+
+    /// `OP_READD`: remove `section`, add it back in the next version, grant `reader` all
+    /// history on it. Whatever was written to the section before the removal stays out of
+    /// the new reader's reach: no key for its epochs, no re-encryption (SPEC §7: a re-added
+    /// section starts clean).
+    fn readd(
+        &mut self,
+        record: RecordId,
+        section: SectionId,
+        reader: usize,
+        not_after: Timestamp,
+    ) -> Option<Result<(), Error>> {
+        let w = self.w;
+        let owner = self.owner_of(record)?;
+        let steps = [
+            Change::RemoveSection { section },
+            Change::AddSection { section },
+            Change::GrantRead {
+                section,
+                reader: w.keys[reader].bundle(),
+                history: History::All,
+            },
+        ];
+        let removals = self.generation(record, section);
+        let mut removed_at = None;
+        for change in &steps {
+            let update = self.build(owner, record, std::slice::from_ref(change), not_after)?;
+            if !self.apply_owned(owner, &update) {
+                return None;
+            }
+            if removed_at.is_none() {
+                removed_at = Some(self.generation(record, section));
+            }
+        }
+        let generation = self.generation(record, section);
+        assert!(removed_at == Some(generation) && generation == removals + 1);
+        let acl = self.srs.acl(record).expect("ACL").acl_unverified().clone();
+        let policy = acl.section(&section).expect("the re-added section");
+        let fp = w.keys[reader].bundle().fingerprint();
+        let (_, grant) = policy
+            .readers()
+            .find(|(f, _)| **f == fp)
+            .expect("the new reader");
+        assert!(
+            grant.from == policy.first(),
+            "History::All starts at the section's creation"
+        );
+        for old in self.entries.iter().filter(|e| {
+            e.generation < generation
+                && e.entry.header().record() == record
+                && e.entry.header().section() == section
+        }) {
+            let kb = old.entry.key_block();
+            assert!(
+                grant.from > kb.epoch(),
+                "a History::All grant on a re-added section reaches a removed predecessor's epoch"
+            );
+            let r = self
+                .srs
+                .reencrypt(w.ids[reader], old.entry.header(), kb, self.now);
+            assert!(
+                r.is_err(),
+                "an entry written before the section was removed was re-encrypted for a reader \
+                 granted after it was added back"
+            );
+        }
+        Some(Ok(()))
+    }
+
+    /// `OP_SUBSTITUTE`: the owner grants `reader` read on `section`; one added key value is
+    /// replaced by one from an earlier accepted update or another key of this one (`pick.0`
+    /// chooses which, `pick.1` which key is replaced; an odd `pick.0` moves the proof along).
+    /// The SRS must refuse it with `KeyNotCommitted` whenever it would take the owner's own
+    /// update, and leave its state unchanged.
+    fn substitute(
+        &mut self,
+        record: RecordId,
+        section: SectionId,
+        reader: usize,
+        history: History,
+        pick: (u8, u8),
+        not_after: Timestamp,
+    ) -> Option<Result<(), Error>> {
+        let w = self.w;
+        let owner = self.owner_of(record)?;
+        let change = Change::GrantRead {
+            section,
+            reader: w.keys[reader].bundle(),
+            history,
+        };
+        let genuine = self.build(owner, record, &[change], not_after)?;
+        let mut add = genuine.keys_to_add().to_vec();
+        if add.is_empty() {
+            return None;
+        }
+        let i = usize::from(pick.1) % add.len();
+        let candidates: Vec<ReKeyGrant> = self
+            .accepted
+            .iter()
+            .flat_map(|u| u.keys_to_add())
+            .chain(genuine.keys_to_add())
+            .filter(|g| g.rekey != add[i].rekey)
+            .cloned()
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let other = &candidates[usize::from(pick.0 / 2) % candidates.len()];
+        add[i].rekey = other.rekey.clone();
+        if pick.0 % 2 == 1 {
+            add[i].proof = other.proof.clone();
+        }
+        let forged = AclUpdate::from_parts(
+            genuine.acl().clone(),
+            add,
+            genuine.keys_to_delete().to_vec(),
+        );
+        let would_take = self
+            .srs
+            .clone()
+            .apply_update(w.ids[owner], &genuine, self.now)
+            .is_ok();
+        let r = self.srs.apply_update(w.ids[owner], &forged, self.now);
+        assert!(
+            r.is_err(),
+            "an update with a substituted key value was accepted"
+        );
+        if would_take {
+            assert!(
+                r == Err(Error::NotAuthorized(Refusal::KeyNotCommitted)),
+                "a substituted key value: {r:?}"
+            );
+        }
+        Some(r)
+    }
+
+    /// `OP_JUMP`: the owner's next version, signed by hand with `section`'s epoch moved by
+    /// 1, 2, 3 or to `u32::MAX` (`by` = 0, 1, 2, 3; see [`with_epoch`]). By one it is a
+    /// rotation, accepted exactly when the owner's own (empty) update is; anything else is
+    /// refused (`BadSuccession` when the owner's own update would be taken), without the
+    /// SRS enumerating a key.
+    fn jump(
+        &mut self,
+        record: RecordId,
+        section: SectionId,
+        by: u8,
+        not_after: Timestamp,
+    ) -> Option<Result<(), Error>> {
+        let w = self.w;
+        let owner = self.owner_of(record)?;
+        let signed = self.srs.acl(record)?.clone();
+        let o = &w.owners[owner - OWNER_A];
+        let current = signed.verify(&o.verifying_key()).ok()?;
+        let epoch = current.section(&section)?.epoch().0;
+        let target = match by {
+            0 => epoch.checked_add(1)?,
+            1 => epoch.checked_add(2)?,
+            2 => epoch.checked_add(3)?,
+            _ => u32::MAX,
+        };
+        let genuine = o.update(&current, not_after, &[], &mut self.rng).ok()?;
+        let forged = with_epoch(
+            o,
+            Some(signed.acl_unverified()),
+            &genuine,
+            section,
+            Epoch(target),
+            &mut self.rng,
+        )?;
+        let rotation = target == epoch + 1;
+        if rotation && implied_key_ids(forged.acl().acl_unverified(), FORGE_MAX_KEYS).is_none() {
+            // Sent without keys (see `with_epoch`): not the rotation the owner would make.
+            return None;
+        }
+        let would_take = self
+            .srs
+            .clone()
+            .apply_update(w.ids[owner], &genuine, self.now)
+            .is_ok();
+        let r = self.srs.apply_update(w.ids[owner], &forged, self.now);
+        if rotation {
+            assert!(
+                r.is_ok() == would_take,
+                "a hand-signed rotation: {r:?}, expected ok = {would_take}"
+            );
+            if r.is_ok() {
+                self.accepted(owner, &forged);
+            }
+        } else {
+            assert!(r.is_err(), "an owner-signed epoch jump was accepted");
+            if would_take {
+                assert!(
+                    r == Err(Error::AclRejected(AclProblem::BadSuccession { section })),
+                    "an owner-signed epoch jump: {r:?}"
+                );
+            }
+        }
+        Some(r)
     }
 
     fn registered_bundle(&self, id: PrincipalId) -> Option<KeyBundle> {
@@ -1424,8 +2080,15 @@ impl Model<'_> {
                 self.acls.contains_key(&(record, acl.version())),
                 "an ACL nobody accepted"
             );
+            let mut implied = 0;
             for (section, policy) in acl.sections() {
+                assert!(policy.first() <= policy.epoch());
                 for (fp, grant) in policy.readers() {
+                    assert!(
+                        grant.from >= policy.first(),
+                        "a grant reaches before its section's creation"
+                    );
+                    implied += u64::from(policy.epoch().0 - grant.from.0) + 1;
                     for e in grant.from.0..=policy.epoch().0 {
                         let id = ReKeyId {
                             record,
@@ -1438,8 +2101,16 @@ impl Model<'_> {
                     }
                 }
             }
+            assert!(
+                acl.key_set().size() == implied,
+                "the ACL's key-set size is not what it grants"
+            );
             for req in self.srs.requests_for(record) {
                 assert!(req.history().first().map(|h| h.0) == Some(RequestState::Pending));
+                assert!(
+                    req.history().windows(2).all(|p| p[0].1 <= p[1].1),
+                    "a request's history goes back in time"
+                );
             }
         }
         assert!(
@@ -1467,7 +2138,8 @@ pub fn srs_ops_run(data: &[u8]) -> SrsRun {
         entries: Vec::new(),
         requests: 0,
         challenges: BTreeMap::new(),
-        rekeys_tampered: false,
+        live: BTreeMap::new(),
+        removals: BTreeMap::new(),
     };
     let mut inp = Input { data: ops };
     let mut run = SrsRun::default();
@@ -1480,7 +2152,10 @@ pub fn srs_ops_run(data: &[u8]) -> SrsRun {
         let after = model.check();
         match ok {
             Some(true) => run.successes[usize::from(op)] += 1,
-            Some(false) => assert!(after == before, "op {op} failed but changed the SRS state"),
+            Some(false) => {
+                assert!(after == before, "op {op} failed but changed the SRS state");
+                run.refusals[usize::from(op)] += 1;
+            }
             None => {}
         }
         run.states.push(after.clone());

@@ -19,7 +19,7 @@ use crate::error::{Error, GtCheck};
 /// The suite id, used as the HKDF salt everywhere.
 pub const SUITE_ID: &[u8] = b"sesphr/v1/bls12-381/afgh/aes-256-gcm/sha-256";
 
-/// The one format version this crate writes and reads.
+/// The format version of most envelopes (see [`Tag::version`] for the exceptions).
 pub const VERSION: u8 = 1;
 
 /// Size of a compressed G1 point.
@@ -59,6 +59,18 @@ pub enum Tag {
     AclUpdate = 0x1c,
 }
 
+impl Tag {
+    /// The one format version this crate writes and reads for this envelope. Version 2 of
+    /// the ACL (and of what carries one) commits to the key set and the previous version
+    /// (SPEC §7); version-1 encodings are refused with [`Error::UnknownVersion`].
+    pub const fn version(self) -> u8 {
+        match self {
+            Tag::Acl | Tag::SignedAcl | Tag::AclUpdate | Tag::SrsState => 2,
+            _ => VERSION,
+        }
+    }
+}
+
 /// `tag ‖ version ‖ payload` for a secret, in a buffer wiped on drop. `N` is the payload
 /// length plus two.
 pub fn secret_envelope<const N: usize>(tag: Tag, payload: &[u8]) -> Zeroizing<[u8; N]> {
@@ -77,7 +89,7 @@ pub fn secret_envelope<const N: usize>(tag: Tag, payload: &[u8]) -> Zeroizing<[u
 /// Appends `tag ‖ version`.
 pub fn header(out: &mut Vec<u8>, tag: Tag) {
     out.push(tag as u8);
-    out.push(VERSION);
+    out.push(tag.version());
 }
 
 /// Appends `lp(x)`: 2-byte big-endian length, then `x`.
@@ -119,7 +131,7 @@ impl<'a> Reader<'a> {
             return Err(Error::UnknownTag { what, tag: t });
         }
         let (&v, rest) = rest.split_first().ok_or(Error::InvalidEncoding { what })?;
-        if v != VERSION {
+        if v != tag.version() {
             return Err(Error::UnknownVersion { what, version: v });
         }
         Ok(Self { bytes: rest, what })

@@ -96,6 +96,21 @@ pub enum Error {
         /// What already exists.
         what: &'static str,
     },
+    /// An input exceeds one of the SRS's configured limits (sections per record, readers or
+    /// writers per section, keys per record, key changes per update).
+    LimitExceeded {
+        /// Which limit.
+        what: &'static str,
+        /// Its configured value.
+        limit: u64,
+    },
+    /// An action is stamped earlier than the last one of the record it is added to.
+    ClockWentBackwards {
+        /// The time of the last recorded action.
+        last: crate::phr::Timestamp,
+        /// The earlier time offered.
+        offered: crate::phr::Timestamp,
+    },
     /// A change to an ACL makes no sense in its current state (grant to a missing section, …).
     InvalidChange {
         /// Why the change was refused.
@@ -153,6 +168,14 @@ impl fmt::Display for Error {
             }
             Error::NotFound { what } => write!(f, "{what} not found"),
             Error::AlreadyExists { what } => write!(f, "{what} already exists"),
+            Error::LimitExceeded { what, limit } => {
+                write!(f, "{what} exceed the limit of {limit}")
+            }
+            Error::ClockWentBackwards { last, offered } => write!(
+                f,
+                "time {} is earlier than the last recorded action at {}",
+                offered.0, last.0
+            ),
             Error::InvalidChange { reason } => write!(f, "invalid ACL change: {reason}"),
         }
     }

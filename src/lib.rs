@@ -114,6 +114,7 @@ mod macros;
 mod serde_bytes;
 
 pub mod dem;
+pub mod merkle;
 pub mod notes;
 pub mod phr;
 pub mod pre;

@@ -170,6 +170,29 @@ fn produced() -> Vec<Error> {
         )
         .unwrap();
     out.push(srs.delete_request(req).unwrap_err()); // IllegalTransition
+    out.push(
+        srs.reject(PrincipalId::new([1; 16]), req, Timestamp(0))
+            .unwrap_err(),
+    ); // ClockWentBackwards
+    let acl = u.acl().verify(&owner.verifying_key()).unwrap();
+    let next = owner
+        .update(
+            &acl,
+            Timestamp(10),
+            &[Change::AddSection {
+                section: SectionId::new([3; 16]),
+            }],
+            &mut rng,
+        )
+        .unwrap();
+    srs.set_limits(sesphr::phr::Limits {
+        sections_per_record: 1,
+        ..Default::default()
+    });
+    out.push(
+        srs.apply_update(PrincipalId::new([1; 16]), &next, Timestamp(1))
+            .unwrap_err(),
+    ); // LimitExceeded
     out
 }
 

@@ -1,20 +1,25 @@
 //! Model-based test of the PHR system: random sequences of register, activate/deactivate,
-//! login, request, approve, reject, withdraw, delete, write, read, revoke, rotate and re-wrap,
-//! run against the real SRS and cryptography and against a plain reference model of who may
-//! read and write what. This stands where the SeSPHR paper used HLPN/Z3 verification.
+//! login, request, approve (as asked or narrower), reject, withdraw, backdated transitions,
+//! delete, write, read, revoke, rotate, re-wrap, and removing and re-adding sections, run
+//! against the real SRS and cryptography and against a plain reference model of who may read
+//! and write what. This stands where the SeSPHR paper used HLPN/Z3 verification.
 //!
 //! Properties checked after every step:
 //! 1. **Agreement**: every operation succeeds exactly when the model says it may, and a
-//!    refusal names the condition the model says failed.
-//! 2. **Atomicity**: a failed SRS operation leaves the SRS state byte-for-byte unchanged.
+//!    refusal names the condition the model says failed. An approval's outcome (`Approved`
+//!    or `ApprovedNarrower`) and granted sections are the model's (SPEC §7).
+//! 2. **Atomicity**: a failed SRS operation leaves the SRS state byte-for-byte unchanged
+//!    (among them transitions stamped before a request's last time).
 //! 3. **Key hygiene**: the SRS stores exactly one re-encryption key per (reader, section,
-//!    epoch) the newest ACL grants, and no other.
+//!    epoch) the newest ACL grants, and no other; the ACL's epochs, first epochs, readers
+//!    (with their first epochs) and writers are the model's.
 //! 4. **Read soundness and completeness**: a read the model allows is re-encrypted and
 //!    decrypts to the written plaintext; a read it forbids is refused by the SRS (checked for
 //!    the step's read, and for every reader × recent entry at the end of each sequence).
 //! 5. **Forward/backward access control**: falls out of 4 with the model's epochs: a revoked
-//!    reader is refused every entry, and a reader approved without history is refused every
-//!    entry written before its approval.
+//!    reader is refused every entry, a reader approved without history is refused every
+//!    entry written before its approval, and a reader granted `History::All` on a removed and
+//!    re-added section is refused every entry of its predecessor (checked explicitly).
 //! 6. **Persistence**: the SRS state round-trips through bytes at the end of each sequence.
 //!
 //! `cargo test` runs 1 000 sequences of 24 steps. A longer run:
@@ -28,9 +33,9 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use sesphr::phr::{
-    Change, Epoch, History, Owner, PrincipalId, PrincipalKeys, ReKeyId, Refusal, RequestId,
-    RequestState, Right, Role, SealedEntry, SectionId, SectionName, SignedAcl, Srs, Timestamp,
-    VerifiedAcl,
+    AclUpdate, Change, Epoch, Fingerprint, History, Owner, PrincipalId, PrincipalKeys, ReKeyId,
+    Refusal, RequestAction as Action, RequestId, RequestState, Right, Role, SealedEntry, SectionId,
+    SectionName, SignedAcl, Srs, Timestamp, VerifiedAcl,
 };
 use sesphr::Error;
 
@@ -40,6 +45,9 @@ const UNTIL: Timestamp = Timestamp(1_000_000);
 const CAST: usize = 5;
 const HOSPITALS: usize = 2;
 const SECTIONS: usize = 2;
+/// The ACL's default history for new members (what `Right::Read(None)` asks for); the test
+/// never changes it.
+const DEFAULT_HISTORY: History = History::None;
 
 struct Cast {
     admin: PrincipalKeys,
@@ -73,6 +81,10 @@ fn pid(p: usize) -> PrincipalId {
     PrincipalId::new([p as u8 + 1; 16])
 }
 
+fn fingerprint(p: usize) -> Fingerprint {
+    cast().people[p].bundle().fingerprint()
+}
+
 fn role(p: usize) -> Role {
     [
         Role::Hospital,
@@ -83,17 +95,24 @@ fn role(p: usize) -> Role {
     ][p]
 }
 
+/// One step. Requests are picked by `k`: 0 is the newest pending one (if any), others
+/// count back from the newest. `Approve` grants every asked-for section the requester
+/// lacks, or only the first of them (`one`), with the history asked for or `history`
+/// instead. `Backdated` tries `action` on a request, stamped `back` before its last recorded
+/// time. `AddSection` re-adds a removed section and then, in a later version, grants it to
+/// `grant`'s (reader, writer), the reader with `History::All`.
 #[derive(Clone, Debug)]
 enum Op {
     Register(usize),
     Activate(usize),
     Deactivate(usize),
     Login(usize),
-    RequestRead { p: usize, mask: u8, history: bool },
+    RequestRead { p: usize, mask: u8, history: Asked },
     RequestWrite { p: usize, mask: u8 },
-    Approve(usize),
+    Approve { k: usize, one: bool, history: Asked },
     Reject(usize),
     Withdraw { k: usize, by_requester: bool },
+    Backdated { k: usize, action: Action, back: u64 },
     Delete(usize),
     Write { h: usize, s: usize },
     Read { p: usize, e: usize },
@@ -101,6 +120,23 @@ enum Op {
     RevokeWrite { h: usize, s: usize },
     Rotate(usize),
     Rewrap(usize),
+    RemoveSection(usize),
+    AddSection { s: usize, grant: Grant },
+}
+
+/// A history asked for (`None`: the ACL's default) or granted instead of the one asked for.
+type Asked = Option<History>;
+/// A (reader, hospital) to grant read and write.
+type Grant = Option<(usize, usize)>;
+/// Sections granted, with the history given.
+type Grants = Vec<(usize, History)>;
+
+fn history() -> impl Strategy<Value = History> {
+    prop_oneof![
+        Just(History::None),
+        Just(History::All),
+        (0u32..3).prop_map(|e| History::FromEpoch(Epoch(e))),
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -108,24 +144,59 @@ fn op() -> impl Strategy<Value = Op> {
     let r = HOSPITALS..CAST;
     let h = 0..HOSPITALS;
     let s = 0..SECTIONS;
+    let action = proptest::sample::select(vec![Action::Approve, Action::Reject, Action::Withdraw]);
+    // Often the newest pending request.
+    let k = || prop_oneof![Just(0usize), 0usize..8];
     prop_oneof![
         3 => p.clone().prop_map(Op::Register),
         3 => p.clone().prop_map(Op::Activate),
         1 => p.clone().prop_map(Op::Deactivate),
         1 => p.clone().prop_map(Op::Login),
-        3 => (r.clone(), 1u8..4, any::<bool>()).prop_map(|(p, mask, history)| Op::RequestRead { p, mask, history }),
+        3 => (r.clone(), 1u8..4, proptest::option::weighted(0.8, history()))
+            .prop_map(|(p, mask, history)| Op::RequestRead { p, mask, history }),
         2 => (h.clone(), 1u8..4).prop_map(|(p, mask)| Op::RequestWrite { p, mask }),
-        3 => (0usize..8).prop_map(Op::Approve),
-        1 => (0usize..8).prop_map(Op::Reject),
-        1 => (0usize..8, any::<bool>()).prop_map(|(k, by_requester)| Op::Withdraw { k, by_requester }),
-        1 => (0usize..8).prop_map(Op::Delete),
-        3 => (h.clone(), s.clone()).prop_map(|(h, s)| Op::Write { h, s }),
+        4 => (k(), proptest::bool::weighted(0.25), proptest::option::weighted(0.3, history()))
+            .prop_map(|(k, one, history)| Op::Approve { k, one, history }),
+        1 => k().prop_map(Op::Reject),
+        1 => (k(), any::<bool>()).prop_map(|(k, by_requester)| Op::Withdraw { k, by_requester }),
+        1 => (k(), action, 1u64..3).prop_map(|(k, action, back)| Op::Backdated { k, action, back }),
+        1 => k().prop_map(Op::Delete),
+        4 => (h.clone(), s.clone()).prop_map(|(h, s)| Op::Write { h, s }),
         4 => (p, 0usize..16).prop_map(|(p, e)| Op::Read { p, e }),
-        1 => (r, s.clone()).prop_map(|(p, s)| Op::Revoke { p, s }),
-        1 => (h, s.clone()).prop_map(|(h, s)| Op::RevokeWrite { h, s }),
-        1 => s.prop_map(Op::Rotate),
+        1 => (r.clone(), s.clone()).prop_map(|(p, s)| Op::Revoke { p, s }),
+        1 => (h.clone(), s.clone()).prop_map(|(h, s)| Op::RevokeWrite { h, s }),
+        1 => s.clone().prop_map(Op::Rotate),
         1 => (0usize..16).prop_map(Op::Rewrap),
+        2 => s.clone().prop_map(Op::RemoveSection),
+        3 => (s, proptest::option::weighted(0.7, (r, h)))
+            .prop_map(|(s, grant)| Op::AddSection { s, grant }),
     ]
+}
+
+/// One section in the model.
+#[derive(Default)]
+struct Section {
+    /// Whether it is in the ACL (not removed).
+    live: bool,
+    /// Its current epoch (while removed: the last one it had).
+    epoch: u32,
+    /// The epoch of its latest creation: no grant reaches before it.
+    first: u32,
+    /// Reader → first epoch it may read.
+    readers: BTreeMap<usize, u32>,
+    writers: BTreeSet<usize>,
+}
+
+/// An open (not deleted) request.
+#[derive(Clone, Debug)]
+struct Req {
+    id: RequestId,
+    p: usize,
+    right: Right,
+    secs: Vec<usize>,
+    state: RequestState,
+    /// The time of its last recorded action.
+    at: Timestamp,
 }
 
 /// The reference model: plain sets and numbers, no cryptography.
@@ -133,11 +204,8 @@ fn op() -> impl Strategy<Value = Op> {
 struct Model {
     /// `None`: unregistered; `Some(active)`.
     registry: [Option<bool>; CAST],
-    epochs: [u32; SECTIONS],
-    readers: [BTreeMap<usize, u32>; SECTIONS],
-    writers: [BTreeSet<usize>; SECTIONS],
-    /// Open (not deleted) requests: id, requester, right, sections, state.
-    requests: Vec<(RequestId, usize, Right, Vec<usize>, RequestState)>,
+    sections: [Section; SECTIONS],
+    requests: Vec<Req>,
 }
 
 impl Model {
@@ -151,10 +219,30 @@ impl Model {
 
     fn may_read(&self, p: usize, s: usize, epoch: u32) -> Result<(), Refusal> {
         self.active(p)?;
-        match self.readers[s].get(&p) {
+        let sec = &self.sections[s];
+        if !sec.live {
+            return Err(Refusal::UnknownSection);
+        }
+        match sec.readers.get(&p) {
             Some(from) if *from <= epoch => Ok(()),
             _ => Err(Refusal::NoReadRight),
         }
+    }
+
+    /// Grants `p` read on `s` with `history`; whether that is at least as far back as
+    /// `asked` wants. `History::All` reaches back to the section's latest creation.
+    fn grant_read(&mut self, p: usize, s: usize, history: History, asked: History) -> bool {
+        let sec = &mut self.sections[s];
+        // A grant without history rotates the section first.
+        sec.epoch += u32::from(history == History::None);
+        let from = |h| match h {
+            History::FromEpoch(Epoch(e)) => e.max(sec.first),
+            History::All => sec.first,
+            History::None => sec.epoch,
+        };
+        let (given, wanted) = (from(history), from(asked));
+        sec.readers.insert(p, given);
+        given <= wanted
     }
 }
 
@@ -173,6 +261,8 @@ struct World {
     versions: Vec<VerifiedAcl>,
     entries: Vec<Entry>,
     rng: ChaCha20Rng,
+    /// The clock: one tick per step.
+    now: Timestamp,
 }
 
 fn refused(r: Refusal) -> Error {
@@ -201,11 +291,7 @@ impl World {
         .unwrap();
         srs.activate(ADMIN, OWNER).unwrap();
         let record = c.owner.record_id("model").unwrap();
-        let changes: Vec<Change> = c
-            .sections
-            .iter()
-            .map(|s| Change::AddSection { section: *s })
-            .collect();
+        let changes = c.sections.map(|section| Change::AddSection { section });
         let update = c
             .owner
             .create_record(record, UNTIL, &changes, &mut rng)
@@ -213,13 +299,18 @@ impl World {
         srs.apply_update(OWNER, &update, NOW).unwrap();
         let acl = update.acl().clone();
         let versions = vec![acl.verify(&c.owner.verifying_key()).unwrap()];
+        let mut model = Model::default();
+        for sec in &mut model.sections {
+            sec.live = true;
+        }
         let mut world = Self {
             srs,
-            model: Model::default(),
+            model,
             acl,
             versions,
             entries: Vec::new(),
             rng,
+            now: NOW,
         };
         for p in (0..CAST).filter(|p| setup & (1 << p) != 0) {
             world.step(&Op::Register(p));
@@ -230,11 +321,15 @@ impl World {
                 world.step(&Op::RequestRead {
                     p,
                     mask: 1,
-                    history: false,
+                    history: Some(History::None),
                 });
             }
-            let k = world.model.requests.len() - 1;
-            world.step(&Op::Approve(k));
+            let approve = Op::Approve {
+                k: 0,
+                one: false,
+                history: None,
+            };
+            world.step(&approve);
         }
         world
     }
@@ -260,28 +355,41 @@ impl World {
         out
     }
 
-    fn owner_update(&mut self, changes: &[Change]) -> Result<sesphr::phr::AclUpdate, Error> {
-        let c = cast();
+    fn owner_update(&mut self, changes: &[Change]) -> Result<AclUpdate, Error> {
         let current = self.versions.last().expect("at least one version");
-        c.owner.update(current, UNTIL, changes, &mut self.rng)
+        cast().owner.update(current, UNTIL, changes, &mut self.rng)
     }
 
-    fn commit_acl(&mut self, update: &sesphr::phr::AclUpdate) {
+    fn commit_acl(&mut self, update: &AclUpdate) {
         self.acl = update.acl().clone();
         self.versions
             .push(self.acl.verify(&cast().owner.verifying_key()).unwrap());
+    }
+
+    /// The owner makes `changes` and the SRS applies them, if the model says they are
+    /// `valid`; otherwise the owner refuses to make them.
+    fn change(&mut self, valid: bool, changes: &[Change]) -> Option<AclUpdate> {
+        let r = self.owner_update(changes);
+        if !valid {
+            assert!(matches!(r, Err(Error::InvalidChange { .. })), "{r:?}");
+            return None;
+        }
+        let (update, now) = (r.unwrap(), self.now);
+        self.srs_op(|srs, _| srs.apply_update(OWNER, &update, now))
+            .unwrap();
+        self.commit_acl(&update);
+        Some(update)
     }
 
     fn check_read(&mut self, p: usize, e: usize) {
         let c = cast();
         let entry = &self.entries[e];
         let expected = self.model.may_read(p, entry.section, entry.epoch);
-        let got = self
-            .srs
-            .reencrypt(pid(p), entry.entry.header(), entry.entry.key_block(), NOW);
+        let (header, key_block) = (entry.entry.header(), entry.entry.key_block());
+        let got = self.srs.reencrypt(pid(p), header, key_block, self.now);
         match (expected, got) {
             (Ok(()), Ok(rc)) => {
-                let named = &self.versions[entry.entry.header().acl_version().0 as usize - 1];
+                let named = &self.versions[header.acl_version().0 as usize - 1];
                 let pt = c.people[p]
                     .open_entry(&entry.entry, &rc, named)
                     .expect("allowed read decrypts");
@@ -295,22 +403,42 @@ impl World {
         }
     }
 
+    /// The attack SPEC §7 closes: a reader granted read on a removed and re-added section,
+    /// even with `History::All`, must be refused every entry of the removed predecessor
+    /// (`check_keys` finds no key for its epochs either).
+    fn check_predecessor_sealed(&self, p: usize, s: usize) {
+        let first = self.model.sections[s].first;
+        let old = self.entries.iter().enumerate();
+        for (i, e) in old.filter(|(_, e)| e.section == s && e.epoch < first) {
+            let (header, key_block) = (e.entry.header(), e.entry.key_block());
+            let got = self.srs.reencrypt(pid(p), header, key_block, self.now);
+            let reason = self.model.active(p).err().unwrap_or(Refusal::NoReadRight);
+            assert_eq!(
+                got.map(drop),
+                Err(refused(reason)),
+                "reader {p} reached entry {i} of section {s}'s removed predecessor"
+            );
+        }
+    }
+
     fn check_keys(&self) {
         let c = cast();
         let record = self.acl.acl_unverified().record();
+        let acl = self.current();
+        assert_eq!(acl.default_history(), DEFAULT_HISTORY);
         let mut expected = 0;
-        for s in 0..SECTIONS {
+        for (s, sec) in self.model.sections.iter().enumerate() {
             for p in HOSPITALS..CAST {
-                for epoch in 0..=self.model.epochs[s] {
-                    let granted = self.model.readers[s]
-                        .get(&p)
-                        .is_some_and(|from| *from <= epoch);
+                for epoch in 0..=sec.epoch + 1 {
+                    let granted = sec.live
+                        && epoch <= sec.epoch
+                        && sec.readers.get(&p).is_some_and(|from| *from <= epoch);
                     expected += usize::from(granted);
                     let id = ReKeyId {
                         record,
                         section: c.sections[s],
                         epoch: Epoch(epoch),
-                        reader: c.people[p].bundle().fingerprint(),
+                        reader: fingerprint(p),
                     };
                     assert_eq!(
                         self.srs.has_key(&id),
@@ -319,20 +447,71 @@ impl World {
                     );
                 }
             }
+            // The ACL agrees with the model's epochs and members.
+            let Some(policy) = acl.section(&c.sections[s]) else {
+                assert!(!sec.live, "section {s} missing from the ACL");
+                continue;
+            };
+            assert!(sec.live, "removed section {s} still in the ACL");
+            assert_eq!(policy.epoch(), Epoch(sec.epoch), "section {s}");
+            assert_eq!(policy.first(), Epoch(sec.first), "section {s}");
+            let readers: BTreeMap<Fingerprint, Epoch> =
+                policy.readers().map(|(fp, g)| (*fp, g.from)).collect();
+            let model = sec.readers.iter();
+            let model = model.map(|(p, from)| (fingerprint(*p), Epoch(*from)));
+            assert_eq!(readers, model.collect(), "readers of section {s}");
+            let writers: BTreeSet<Fingerprint> = policy.writers().map(|(fp, _)| *fp).collect();
+            let model = sec.writers.iter().map(|h| fingerprint(*h)).collect();
+            assert_eq!(writers, model, "writers of section {s}");
         }
         assert_eq!(self.srs.stored_keys(), expected);
-        // The ACL agrees with the model's epochs and members.
-        let acl = self.current();
-        for s in 0..SECTIONS {
-            let policy = acl.section(&c.sections[s]).unwrap();
-            assert_eq!(policy.epoch(), Epoch(self.model.epochs[s]));
-            assert_eq!(policy.readers().count(), self.model.readers[s].len());
-            assert_eq!(policy.writers().count(), self.model.writers[s].len());
+    }
+
+    /// The owner's update approving `req` (granting nothing still needs a change), and the
+    /// sections granted with the history given (unused for write). A `FromEpoch` after the
+    /// current epoch would be refused, so the owner clamps it.
+    fn approval(&mut self, req: &Req, one: bool, history: Asked) -> (AclUpdate, Grants) {
+        let c = cast();
+        let bundle = c.people[req.p].bundle();
+        let asked = match req.right {
+            Right::Read(asked) => asked,
+            Right::Write => None,
+        };
+        let (mut grants, mut changes) = (Vec::new(), Vec::new());
+        for &s in &req.secs {
+            let (section, sec) = (c.sections[s], &self.model.sections[s]);
+            if !sec.live || (one && !grants.is_empty()) {
+                continue;
+            }
+            let history = match history.or(asked).unwrap_or(DEFAULT_HISTORY) {
+                History::FromEpoch(Epoch(e)) => History::FromEpoch(Epoch(e.min(sec.epoch))),
+                h => h,
+            };
+            let change = match req.right {
+                Right::Read(_) if !sec.readers.contains_key(&req.p) => Change::GrantRead {
+                    section,
+                    reader: bundle,
+                    history,
+                },
+                Right::Write if !sec.writers.contains(&req.p) => Change::GrantWrite {
+                    section,
+                    writer: bundle,
+                },
+                _ => continue,
+            };
+            grants.push((s, history));
+            changes.push(change);
         }
+        if changes.is_empty() {
+            changes.push(Change::SetDefaultHistory(DEFAULT_HISTORY));
+        }
+        (self.owner_update(&changes).unwrap(), grants)
     }
 
     fn step(&mut self, op: &Op) {
         let c = cast();
+        self.now.0 += 1;
+        let now = self.now;
         match *op {
             Op::Register(p) => {
                 let proof = c.people[p].prove_possession(&mut self.rng).unwrap();
@@ -392,125 +571,130 @@ impl World {
             }
             Op::RequestRead { p, mask, .. } | Op::RequestWrite { p, mask } => {
                 let right = match *op {
-                    Op::RequestRead { history, .. } => {
-                        Right::Read(Some(if history { History::All } else { History::None }))
-                    }
+                    Op::RequestRead { history, .. } => Right::Read(history),
                     _ => Right::Write,
                 };
                 let secs: Vec<usize> = (0..SECTIONS).filter(|s| mask & (1 << s) != 0).collect();
                 let ids: Vec<SectionId> = secs.iter().map(|s| c.sections[*s]).collect();
                 let record = self.acl.acl_unverified().record();
-                let r = self.srs_op(|srs, _| srs.request(pid(p), record, right, &ids, NOW));
+                let r = self.srs_op(|srs, _| srs.request(pid(p), record, right, &ids, now));
+                let gone = secs.iter().any(|s| !self.model.sections[*s].live);
                 match self.model.active(p) {
                     Err(reason) => assert_eq!(r, Err(refused(reason))),
+                    Ok(()) if gone => assert_eq!(r, Err(refused(Refusal::UnknownSection))),
                     Ok(()) => {
-                        let id = r.unwrap();
-                        self.model
-                            .requests
-                            .push((id, p, right, secs, RequestState::Pending));
+                        let (id, state, at) = (r.unwrap(), RequestState::Pending, now);
+                        self.model.requests.push(Req {
+                            id,
+                            p,
+                            right,
+                            secs,
+                            state,
+                            at,
+                        });
                     }
                 }
             }
-            Op::Approve(k) => {
-                let Some((id, p, right, secs, state)) = self.pick_request(k) else {
+            Op::Approve { k, one, history } => {
+                let Some(req) = self.pick_request(k) else {
                     return;
                 };
-                let (changes, grants): (Vec<Change>, Vec<usize>) = secs
-                    .iter()
-                    .filter_map(|&s| {
-                        let section = c.sections[s];
-                        match right {
-                            Right::Read(h) if !self.model.readers[s].contains_key(&p) => Some((
-                                Change::GrantRead {
-                                    section,
-                                    reader: c.people[p].bundle(),
-                                    history: h.unwrap_or(History::None),
-                                },
-                                s,
-                            )),
-                            Right::Write if !self.model.writers[s].contains(&p) => Some((
-                                Change::GrantWrite {
-                                    section,
-                                    writer: c.people[p].bundle(),
-                                },
-                                s,
-                            )),
-                            _ => None,
-                        }
-                    })
-                    .unzip();
-                // With nothing left to grant, an update that grants nothing is refused.
-                let changes = if changes.is_empty() {
-                    vec![Change::Rotate {
-                        section: c.sections[0],
-                    }]
-                } else {
-                    changes
-                };
-                let update = self.owner_update(&changes).unwrap();
-                let r = self.srs_op(|srs, _| srs.approve(OWNER, id, &update, NOW));
-                if state != RequestState::Pending {
+                let (update, grants) = self.approval(&req, one, history);
+                let r = self.srs_op(|srs, _| srs.approve(OWNER, req.id, &update, now));
+                if req.state != RequestState::Pending {
                     assert!(matches!(r, Err(Error::IllegalTransition { .. })), "{r:?}");
                 } else if grants.is_empty() {
                     assert_eq!(r, Err(refused(Refusal::ApprovalMismatch)));
                 } else {
-                    r.unwrap();
-                    self.commit_acl(&update);
-                    for s in grants {
-                        match right {
-                            Right::Read(Some(History::All)) => {
-                                self.model.readers[s].insert(p, 0);
-                            }
-                            Right::Read(_) => {
-                                self.model.epochs[s] += 1;
-                                self.model.readers[s].insert(p, self.model.epochs[s]);
-                            }
-                            Right::Write => {
-                                self.model.writers[s].insert(p);
-                            }
+                    // Approved only if every section asked for is granted now, each from an
+                    // epoch no later than the history asked for wants (after the update).
+                    let mut as_asked = grants.len() == req.secs.len();
+                    for &(s, given) in &grants {
+                        if let Right::Read(asked) = req.right {
+                            let asked = asked.unwrap_or(DEFAULT_HISTORY);
+                            as_asked &= self.model.grant_read(req.p, s, given, asked);
+                        } else {
+                            self.model.sections[s].writers.insert(req.p);
                         }
                     }
-                    self.set_state(id, RequestState::Approved);
+                    let outcome = if as_asked {
+                        RequestState::Approved
+                    } else {
+                        RequestState::ApprovedNarrower
+                    };
+                    assert_eq!(r, Ok(outcome), "{req:?} granted {grants:?}");
+                    self.commit_acl(&update);
+                    self.set_state(req.id, outcome, now);
+                    let granted: Vec<SectionId> = grants.iter().map(|g| c.sections[g.0]).collect();
+                    assert_eq!(self.srs.request_by_id(req.id).unwrap().granted(), granted);
+                    if matches!(req.right, Right::Read(_)) {
+                        for &(s, _) in &grants {
+                            self.check_predecessor_sealed(req.p, s);
+                        }
+                    }
                 }
             }
             Op::Reject(k) => {
-                let Some((id, _, _, _, state)) = self.pick_request(k) else {
+                let Some(req) = self.pick_request(k) else {
                     return;
                 };
-                let r = self.srs_op(|srs, _| srs.reject(OWNER, id, NOW));
-                if state == RequestState::Pending {
+                let r = self.srs_op(|srs, _| srs.reject(OWNER, req.id, now));
+                if req.state == RequestState::Pending {
                     r.unwrap();
-                    self.set_state(id, RequestState::Rejected);
+                    self.set_state(req.id, RequestState::Rejected, now);
                 } else {
                     assert!(matches!(r, Err(Error::IllegalTransition { .. })));
                 }
             }
             Op::Withdraw { k, by_requester } => {
-                let Some((id, p, _, _, state)) = self.pick_request(k) else {
+                let Some(req) = self.pick_request(k) else {
                     return;
                 };
-                let actor = if by_requester { pid(p) } else { OWNER };
-                let r = self.srs_op(|srs, _| srs.withdraw(actor, id, NOW));
+                let actor = if by_requester { pid(req.p) } else { OWNER };
+                let r = self.srs_op(|srs, _| srs.withdraw(actor, req.id, now));
                 if !by_requester {
                     assert_eq!(r, Err(refused(Refusal::NotRequester)));
-                } else if state == RequestState::Pending {
+                } else if req.state == RequestState::Pending {
                     r.unwrap();
-                    self.set_state(id, RequestState::Withdrawn);
+                    self.set_state(req.id, RequestState::Withdrawn, now);
                 } else {
                     assert!(matches!(r, Err(Error::IllegalTransition { .. })));
                 }
             }
-            Op::Delete(k) => {
-                let Some((id, _, _, _, state)) = self.pick_request(k) else {
+            Op::Backdated { k, action, back } => {
+                let Some(req) = self.pick_request(k) else {
                     return;
                 };
-                let r = self.srs_op(|srs, _| srs.delete_request(id));
-                if state == RequestState::Pending {
+                let then = Timestamp(req.at.0 - back);
+                // An approval that would otherwise succeed (when anything is left to grant).
+                let (update, _) = self.approval(&req, false, None);
+                let r = self.srs_op(|srs, _| match action {
+                    Action::Approve => srs.approve(OWNER, req.id, &update, then).map(drop),
+                    Action::Reject => srs.reject(OWNER, req.id, then),
+                    _ => srs.withdraw(pid(req.p), req.id, then),
+                });
+                if req.state == RequestState::Pending {
+                    let went_back = Error::ClockWentBackwards {
+                        last: req.at,
+                        offered: then,
+                    };
+                    assert_eq!(r, Err(went_back));
+                } else {
+                    assert!(matches!(r, Err(Error::IllegalTransition { .. })), "{r:?}");
+                }
+                assert_eq!(self.pick_request(k).map(|q| q.state), Some(req.state));
+            }
+            Op::Delete(k) => {
+                let Some(req) = self.pick_request(k) else {
+                    return;
+                };
+                let r = self.srs_op(|srs, _| srs.delete_request(req.id));
+                if req.state == RequestState::Pending {
                     assert!(matches!(r, Err(Error::IllegalTransition { .. })));
                 } else {
                     r.unwrap();
-                    self.model.requests.retain(|q| q.0 != id);
-                    assert!(self.srs.request_by_id(id).is_none());
+                    self.model.requests.retain(|q| q.id != req.id);
+                    assert!(self.srs.request_by_id(req.id).is_none());
                 }
             }
             Op::Write { h, s } => {
@@ -520,15 +704,19 @@ impl World {
                 )
                 .into_bytes();
                 let acl = self.current().clone();
-                let r = c.people[h].seal_entry(&acl, c.sections[s], &plaintext, NOW, &mut self.rng);
-                if self.model.writers[s].contains(&h) {
+                let r = c.people[h].seal_entry(&acl, c.sections[s], &plaintext, now, &mut self.rng);
+                let sec = &self.model.sections[s];
+                if !sec.live {
+                    assert_eq!(r.unwrap_err(), refused(Refusal::UnknownSection));
+                } else if sec.writers.contains(&h) {
                     let entry = r.unwrap();
                     assert_eq!(c.owner.open_entry(&entry, &acl).unwrap(), plaintext);
+                    let epoch = sec.epoch;
                     self.entries.push(Entry {
                         entry,
                         plaintext,
                         section: s,
-                        epoch: self.model.epochs[s],
+                        epoch,
                     });
                 } else {
                     assert_eq!(r.unwrap_err(), refused(Refusal::NoWriteRight));
@@ -540,51 +728,26 @@ impl World {
                 }
             }
             Op::Revoke { p, s } => {
-                let r = self.owner_update(&[Change::RevokeRead {
-                    section: c.sections[s],
-                    reader: c.people[p].bundle().fingerprint(),
-                }]);
-                if self.model.readers[s].contains_key(&p) {
-                    let update = r.unwrap();
-                    self.srs_op(|srs, _| srs.apply_update(OWNER, &update, NOW))
-                        .unwrap();
-                    self.commit_acl(&update);
-                    self.model.readers[s].remove(&p);
-                    self.model.epochs[s] += 1;
-                } else {
-                    assert!(matches!(r, Err(Error::InvalidChange { .. })));
-                }
+                let sec = &mut self.model.sections[s];
+                let valid = sec.readers.remove(&p).is_some();
+                sec.epoch += u32::from(valid);
+                let (section, reader) = (c.sections[s], fingerprint(p));
+                self.change(valid, &[Change::RevokeRead { section, reader }]);
             }
             Op::RevokeWrite { h, s } => {
-                let r = self.owner_update(&[Change::RevokeWrite {
-                    section: c.sections[s],
-                    writer: c.people[h].bundle().fingerprint(),
-                }]);
-                if self.model.writers[s].contains(&h) {
-                    let update = r.unwrap();
-                    self.srs_op(|srs, _| srs.apply_update(OWNER, &update, NOW))
-                        .unwrap();
-                    self.commit_acl(&update);
-                    self.model.writers[s].remove(&h);
-                } else {
-                    assert!(matches!(r, Err(Error::InvalidChange { .. })));
-                }
+                let valid = self.model.sections[s].writers.remove(&h);
+                let (section, writer) = (c.sections[s], fingerprint(h));
+                self.change(valid, &[Change::RevokeWrite { section, writer }]);
             }
             Op::Rotate(s) => {
-                let update = self
-                    .owner_update(&[Change::Rotate {
-                        section: c.sections[s],
-                    }])
-                    .unwrap();
-                // Replaying the previous ACL version is refused, and changes nothing.
-                let stale = self
-                    .srs_op(|srs, _| srs.apply_update(OWNER, &update, NOW))
-                    .map(|_| ());
-                stale.unwrap();
-                self.commit_acl(&update);
-                self.model.epochs[s] += 1;
-                let replay = self.srs_op(|srs, _| srs.apply_update(OWNER, &update, NOW));
-                assert!(matches!(replay, Err(Error::AclRejected(_))));
+                let (sec, section) = (&mut self.model.sections[s], c.sections[s]);
+                let valid = sec.live;
+                sec.epoch += u32::from(valid);
+                if let Some(update) = self.change(valid, &[Change::Rotate { section }]) {
+                    // Replaying the previous ACL version is refused, and changes nothing.
+                    let replay = self.srs_op(|srs, _| srs.apply_update(OWNER, &update, now));
+                    assert!(matches!(replay, Err(Error::AclRejected(_))));
+                }
             }
             Op::Rewrap(e) => {
                 if self.entries.is_empty() {
@@ -592,48 +755,96 @@ impl World {
                 }
                 let e = e % self.entries.len();
                 let acl = self.current().clone();
-                let kb = c
-                    .owner
-                    .rewrap(&self.entries[e].entry, &acl, &mut self.rng)
-                    .unwrap();
+                let r = c.owner.rewrap(&self.entries[e].entry, &acl, &mut self.rng);
                 let entry = &mut self.entries[e];
-                entry.entry = entry.entry.clone().with_key_block(kb);
-                entry.epoch = self.model.epochs[entry.section];
+                let sec = &self.model.sections[entry.section];
+                if !sec.live {
+                    assert_eq!(r.unwrap_err(), refused(Refusal::UnknownSection));
+                    return;
+                }
+                entry.entry = entry.entry.clone().with_key_block(r.unwrap());
+                entry.epoch = sec.epoch;
                 let named = &self.versions[entry.entry.header().acl_version().0 as usize - 1];
                 assert_eq!(
                     c.owner.open_entry(&entry.entry, named).unwrap(),
                     entry.plaintext
                 );
             }
+            Op::RemoveSection(s) => {
+                let section = c.sections[s];
+                // Removing and re-adding in one version is refused.
+                let both = [
+                    Change::RemoveSection { section },
+                    Change::AddSection { section },
+                ];
+                let r = self.owner_update(&both);
+                assert!(matches!(r, Err(Error::InvalidChange { .. })), "{r:?}");
+                let sec = &mut self.model.sections[s];
+                let valid = std::mem::take(&mut sec.live);
+                (sec.readers, sec.writers) = Default::default();
+                self.change(valid, &[Change::RemoveSection { section }]);
+            }
+            Op::AddSection { s, grant } => {
+                let section = c.sections[s];
+                let sec = &mut self.model.sections[s];
+                let valid = !sec.live;
+                if valid {
+                    // Re-created one epoch after its predecessor's last, with nobody on it.
+                    (sec.live, sec.epoch, sec.first) = (true, sec.epoch + 1, sec.epoch + 1);
+                }
+                self.change(valid, &[Change::AddSection { section }]);
+                if let (true, Some((r, h))) = (valid, grant) {
+                    // The first active reader from `r` on, if any: the attack needs one.
+                    let mut from_r = (r..CAST).chain(HOSPITALS..r);
+                    let r = from_r.find(|&r| self.model.active(r).is_ok()).unwrap_or(r);
+                    self.check_keys();
+                    let history = History::All;
+                    self.model.grant_read(r, s, history, history);
+                    self.model.sections[s].writers.insert(h);
+                    let (reader, writer) = (c.people[r].bundle(), c.people[h].bundle());
+                    self.change(
+                        true,
+                        &[
+                            Change::GrantRead {
+                                section,
+                                reader,
+                                history,
+                            },
+                            Change::GrantWrite { section, writer },
+                        ],
+                    );
+                    self.check_predecessor_sealed(r, s);
+                }
+            }
         }
         self.check_keys();
     }
 
-    fn pick_request(
-        &self,
-        k: usize,
-    ) -> Option<(RequestId, usize, Right, Vec<usize>, RequestState)> {
-        if self.model.requests.is_empty() {
+    fn pick_request(&self, k: usize) -> Option<Req> {
+        let reqs = &self.model.requests;
+        if reqs.is_empty() {
             return None;
         }
-        let q = &self.model.requests[k % self.model.requests.len()];
+        let q = match reqs.iter().rposition(|q| q.state == RequestState::Pending) {
+            Some(i) if k == 0 => &reqs[i],
+            _ => &reqs[reqs.len() - 1 - k % reqs.len()],
+        };
         let srs_req = self
             .srs
-            .request_by_id(q.0)
+            .request_by_id(q.id)
             .expect("model and SRS agree on open requests");
-        assert_eq!(srs_req.state(), q.4);
+        assert_eq!(srs_req.state(), q.state);
+        assert_eq!(srs_req.history().last().map(|h| h.1), Some(q.at));
         Some(q.clone())
     }
 
-    fn set_state(&mut self, id: RequestId, state: RequestState) {
-        for q in &mut self.model.requests {
-            if q.0 == id {
-                q.4 = state;
-            }
-        }
+    fn set_state(&mut self, id: RequestId, state: RequestState, now: Timestamp) {
+        let q = self.model.requests.iter_mut().find(|q| q.id == id).unwrap();
+        let created = q.at;
+        (q.state, q.at) = (state, now);
         let req = self.srs.request_by_id(id).unwrap();
-        assert_eq!(req.state(), state);
-        assert_eq!(req.history().len(), 2);
+        let history = [(RequestState::Pending, created), (state, now)];
+        assert_eq!(req.history(), history);
     }
 
     fn finish(&mut self) {
@@ -641,6 +852,11 @@ impl World {
         let back = Srs::from_bytes(&bytes).unwrap();
         assert_eq!(back, self.srs);
         assert_eq!(back.to_bytes().unwrap(), bytes);
+        for s in (0..SECTIONS).filter(|s| self.model.sections[*s].live) {
+            for p in HOSPITALS..CAST {
+                self.check_predecessor_sealed(p, s);
+            }
+        }
         let n = self.entries.len();
         for e in n.saturating_sub(3)..n {
             for p in 0..CAST {

@@ -16,7 +16,10 @@ use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sesphr::dem::{seal_body, DataKey, NoncePrefix, WrappedKey};
-use sesphr::phr::{Epoch, MasterSecret, Owner, SectionName};
+use sesphr::phr::{
+    AclUpdate, Change, Epoch, History, MasterSecret, Owner, PrincipalKeys, SectionName, SignedAcl,
+    Timestamp,
+};
 use sesphr::pre::{
     encapsulate, Capsule, ReCapsule, ReKey, ReaderSecretKey, SectionPublicKey, SectionSecretKey,
 };
@@ -163,6 +166,53 @@ fn owner_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
     out
 }
 
+/// A record's first two ACL versions from seeds: the owner-signed ACL bytes (format v2), their
+/// hashes and key-set roots, and the update bytes with their key proofs (SPEC §7).
+fn acl_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let master: [u8; 32] = unhex(&inputs["master"]).try_into().unwrap();
+    let owner = Owner::from_master(MasterSecret::from_raw(master)).unwrap();
+    let reader_seed: [u8; 32] = unhex(&inputs["reader_seed"]).try_into().unwrap();
+    let reader = PrincipalKeys::from_parts(
+        SigningKey::from_seed(&reader_seed).unwrap(),
+        ReaderSecretKey::from_seed(&reader_seed).unwrap(),
+    );
+    let rng_seed: [u8; 32] = unhex(&inputs["rng_seed"]).try_into().unwrap();
+    let mut rng = ChaCha20Rng::from_seed(rng_seed);
+    let record = owner.record_id("main").unwrap();
+    let section = owner.section_id(&SectionName::new("medical").unwrap());
+    let until = Timestamp(1_900_000_000);
+    let v1 = owner
+        .create_record(
+            record,
+            until,
+            &[
+                Change::AddSection { section },
+                Change::GrantRead {
+                    section,
+                    reader: reader.bundle(),
+                    history: History::None,
+                },
+            ],
+            &mut rng,
+        )
+        .unwrap();
+    let acl1 = v1.acl().verify(&owner.verifying_key()).unwrap();
+    let v2 = owner
+        .update(&acl1, until, &[Change::Rotate { section }], &mut rng)
+        .unwrap();
+    let mut out = Vec::new();
+    for (n, u) in [(1, &v1), (2, &v2)] {
+        assert_eq!(AclUpdate::from_bytes(&u.to_bytes()).unwrap(), *u);
+        let acl = u.acl().acl_unverified();
+        out.push((format!("acl_v{n}"), hex(&acl.to_bytes().unwrap())));
+        out.push((format!("acl_v{n}_hash"), hex(u.acl().hash().as_bytes())));
+        out.push((format!("acl_v{n}_keys_root"), hex(acl.key_set().root())));
+        out.push((format!("update_v{n}"), hex(&u.to_bytes())));
+    }
+    assert_eq!(v2.acl().acl_unverified().previous(), v1.acl().hash());
+    out
+}
+
 fn positive_vectors() -> Vec<(String, Vector)> {
     let mut v = Vec::new();
     for (i, (ctx, len, what)) in [
@@ -215,8 +265,43 @@ fn positive_vectors() -> Vec<(String, Vector)> {
         "kat-owner-derivations.txt".into(),
         Vector { comment: "Owner derivations from a master secret: owner keys, opaque record and\nsection ids, section keys of epochs 0..2 (SPEC §4).".into(), fields },
     ));
+    let inputs = vec![
+        ("master".to_string(), hex(&[0x42; 32])),
+        ("reader_seed".into(), hex(&[0x17; 32])),
+        ("rng_seed".into(), hex(&[0x05; 32])),
+    ];
+    let parsed: BTreeMap<_, _> = inputs.iter().cloned().collect();
+    let mut fields = vec![
+        ("kind".to_string(), "acl".to_string()),
+        ("expect".into(), "success".into()),
+    ];
+    fields.extend(inputs);
+    fields.extend(acl_outputs(&parsed));
+    v.push((
+        "kat-acl-chain.txt".into(),
+        Vector { comment: "A record's first two ACL versions (format 2): owner-signed ACL bytes, their\nhashes (v2 chains to v1) and key-set roots, and the updates with their key proofs\n(SPEC §4, §7). Record \"main\", section \"medical\", one reader granted without\nhistory, then a rotation.".into(), fields },
+    ));
     v
 }
+
+/// The first ACL of the ACL vector, re-encoded with `patch` applied (hostile ACLs).
+fn patched_acl(patch: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let inputs: BTreeMap<String, String> = [
+        ("master".to_string(), hex(&[0x42; 32])),
+        ("reader_seed".into(), hex(&[0x17; 32])),
+        ("rng_seed".into(), hex(&[0x05; 32])),
+    ]
+    .into_iter()
+    .collect();
+    let outputs: BTreeMap<String, String> = acl_outputs(&inputs).into_iter().collect();
+    let mut acl = unhex(&outputs["acl_v1"]);
+    patch(&mut acl);
+    acl
+}
+
+/// Offsets in an ACL with one section (`docs/encoding.md`).
+const ACL_KEYS_SIZE_AT: usize = 2 + 16 + 8 + 8 + 32 + 32;
+const ACL_EPOCH_AT: usize = ACL_KEYS_SIZE_AT + 8 + sesphr::phr::KeyBundle::SIZE + 5 + 4 + 16;
 
 /// Hostile encodings, each with the exact error it must produce.
 fn negative_vectors() -> Vec<(String, Vector)> {
@@ -251,7 +336,39 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             .to_vec()
     };
     sig_zero_s[50..].fill(0);
+    let acl_what = "InvalidEncoding { what: \"ACL\" }";
     let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+        ("acl-valid", "acl", patched_acl(|_| ()), "ok"),
+        (
+            "acl-format-1",
+            "acl",
+            patched_acl(|a| a[1] = 1),
+            "UnknownVersion { what: \"ACL\", version: 1 }",
+        ),
+        (
+            "acl-first-after-epoch",
+            "acl",
+            patched_acl(|a| a[ACL_EPOCH_AT + 4..ACL_EPOCH_AT + 8].copy_from_slice(&[0, 0, 0, 9])),
+            acl_what,
+        ),
+        (
+            "acl-key-count-mismatch",
+            "acl",
+            patched_acl(|a| a[ACL_KEYS_SIZE_AT + 7] ^= 1),
+            acl_what,
+        ),
+        (
+            "acl-update-format-1",
+            "acl-update",
+            vec![0x1c, 1, 0, 0, 0, 0],
+            "UnknownVersion { what: \"ACL update\", version: 1 }",
+        ),
+        (
+            "signed-acl-format-1",
+            "signed-acl",
+            vec![0x16, 1, 0, 0, 0, 0],
+            "UnknownVersion { what: \"signed ACL\", version: 1 }",
+        ),
         ("recapsule-valid", "recapsule", rc.to_vec(), "ok"),
         (
             "recapsule-t-one",
@@ -406,6 +523,9 @@ fn decode(ty: &str, input: &[u8]) -> Result<(), sesphr::Error> {
         "section-secret-key" => SectionSecretKey::from_bytes(input).map(drop),
         "signature" => Signature::from_bytes(input).map(drop),
         "wrapped-key" => WrappedKey::from_bytes(input).map(drop),
+        "acl" => sesphr::phr::Acl::from_bytes(input).map(drop),
+        "acl-update" => AclUpdate::from_bytes(input).map(drop),
+        "signed-acl" => SignedAcl::from_bytes(input).map(drop),
         other => panic!("unknown vector type {other}"),
     }
 }
@@ -415,6 +535,11 @@ fn check(name: &str, text: &str) {
     match f["kind"].as_str() {
         "kat" => {
             for (k, v) in kat_outputs(&f) {
+                assert_eq!(f.get(&k), Some(&v), "{name}: field {k}");
+            }
+        }
+        "acl" => {
+            for (k, v) in acl_outputs(&f) {
                 assert_eq!(f.get(&k), Some(&v), "{name}: field {k}");
             }
         }

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::encoding::{self, insert_in_order, Reader, Tag};
+use crate::phr::keyset::{key_count, AclHash, KeySetCommitment};
 use crate::phr::principal::{push_bundle, read_bundle};
 use crate::phr::{AclVersion, Epoch, Fingerprint, KeyBundle, RecordId, SectionId, Timestamp};
 use crate::pre::SectionPublicKey;
@@ -55,10 +56,14 @@ pub struct ReaderGrant {
     pub from: Epoch,
 }
 
-/// One section's policy: current epoch and key, readers, writers.
+/// One section's policy: current epoch and key, the epoch it was (last) created at, readers,
+/// writers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SectionPolicy {
     pub(crate) epoch: Epoch,
+    /// The epoch of the section's latest creation: no grant reaches an epoch before it, so
+    /// a removed and re-added section never hands out its predecessor's keys (SPEC §7).
+    pub(crate) first: Epoch,
     pub(crate) key: SectionPublicKey,
     pub(crate) readers: BTreeMap<Fingerprint, ReaderGrant>,
     pub(crate) writers: BTreeMap<Fingerprint, KeyBundle>,
@@ -68,6 +73,11 @@ impl SectionPolicy {
     /// The current epoch.
     pub fn epoch(&self) -> Epoch {
         self.epoch
+    }
+
+    /// The epoch at which the section was (last) created: the earliest any grant reaches.
+    pub fn first(&self) -> Epoch {
+        self.first
     }
 
     /// The current section public key: the only key writers may encrypt to.
@@ -104,6 +114,10 @@ pub struct Acl {
     pub(crate) record: RecordId,
     pub(crate) version: AclVersion,
     pub(crate) not_after: Timestamp,
+    /// The hash of the previous version ([`AclHash::GENESIS`] for version 1).
+    pub(crate) previous: AclHash,
+    /// The complete key set the SRS must hold for this version.
+    pub(crate) keys: KeySetCommitment,
     pub(crate) owner: KeyBundle,
     pub(crate) default_history: History,
     pub(crate) sections: BTreeMap<SectionId, SectionPolicy>,
@@ -126,6 +140,16 @@ impl Acl {
     /// The last time at which it may be relied on.
     pub fn not_after(&self) -> Timestamp {
         self.not_after
+    }
+
+    /// The hash of the version this one follows ([`AclHash::GENESIS`] for the first).
+    pub fn previous(&self) -> AclHash {
+        self.previous
+    }
+
+    /// The commitment to the complete set of re-encryption keys this version implies.
+    pub fn key_set(&self) -> &KeySetCommitment {
+        &self.keys
     }
 
     /// The owner's public keys.
@@ -163,12 +187,15 @@ impl Acl {
         out.extend_from_slice(self.record.as_bytes());
         out.extend_from_slice(&self.version.0.to_be_bytes());
         out.extend_from_slice(&self.not_after.0.to_be_bytes());
+        out.extend_from_slice(self.previous.as_bytes());
+        self.keys.encode(&mut out);
         push_bundle(&mut out, &self.owner);
         self.default_history.encode(&mut out);
         encoding::put_count(&mut out, "ACL sections", self.sections.len())?;
         for (id, s) in &self.sections {
             out.extend_from_slice(id.as_bytes());
             out.extend_from_slice(&s.epoch.0.to_be_bytes());
+            out.extend_from_slice(&s.first.0.to_be_bytes());
             out.extend_from_slice(&s.key.to_bytes());
             encoding::put_count(&mut out, "ACL readers", s.readers.len())?;
             for g in s.readers.values() {
@@ -189,26 +216,34 @@ impl Acl {
     }
 
     /// Decodes and checks an ACL: every key valid, sections and principals in canonical
-    /// (strictly increasing) order, every reader's first epoch not after the current one.
+    /// (strictly increasing) order, every section's creation epoch not after its current
+    /// one, every reader's first epoch between the two, and the key-set size equal to what
+    /// the grants imply.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let what = "ACL";
         let mut r = Reader::envelope(bytes, Tag::Acl, what)?;
         let record = RecordId::new(r.array()?);
         let version = AclVersion(r.u64()?);
         let not_after = Timestamp(r.u64()?);
+        let previous = AclHash(r.array()?);
+        let keys = KeySetCommitment::decode(&mut r)?;
         let owner = read_bundle(&mut r)?;
         let default_history = History::decode(&mut r)?;
-        let n = r.count(16 + 4 + SectionPublicKey::SIZE + 8)?;
+        let n = r.count(16 + 8 + SectionPublicKey::SIZE + 8)?;
         let mut sections = BTreeMap::new();
         for _ in 0..n {
             let id = SectionId::new(r.array()?);
             let epoch = Epoch(r.u32()?);
+            let first = Epoch(r.u32()?);
+            if first > epoch {
+                return Err(Error::InvalidEncoding { what });
+            }
             let key = SectionPublicKey::from_bytes(r.take(SectionPublicKey::SIZE)?)?;
             let mut readers = BTreeMap::new();
             for _ in 0..r.count(KeyBundle::SIZE + 4)? {
                 let bundle = read_bundle(&mut r)?;
                 let from = Epoch(r.u32()?);
-                if from > epoch {
+                if from > epoch || from < first {
                     return Err(Error::InvalidEncoding { what });
                 }
                 insert_in_order(
@@ -228,6 +263,7 @@ impl Acl {
                 id,
                 SectionPolicy {
                     epoch,
+                    first,
                     key,
                     readers,
                     writers,
@@ -245,15 +281,21 @@ impl Acl {
             insert_in_order(&mut retired, id, next, "ACL (order)")?;
         }
         r.finish()?;
-        Ok(Self {
+        let acl = Self {
             record,
             version,
             not_after,
+            previous,
+            keys,
             owner,
             default_history,
             sections,
             retired,
-        })
+        };
+        if key_count(&acl) != acl.keys.size {
+            return Err(Error::InvalidEncoding { what });
+        }
+        Ok(acl)
     }
 }
 
@@ -276,6 +318,16 @@ pub enum AclProblem {
     WrongOwner,
     /// It is not the ACL version the entry names.
     VersionMismatch,
+    /// It does not chain to the newest version (its `previous` hash differs), or a first
+    /// version does not start the chain.
+    BrokenChain,
+    /// A section's epochs do not follow from the previous version: an epoch jump (more than
+    /// one rotation), a changed creation epoch, or a removed section's epochs forgotten or
+    /// reused.
+    BadSuccession {
+        /// The section.
+        section: SectionId,
+    },
 }
 
 impl fmt::Display for AclProblem {
@@ -292,6 +344,11 @@ impl fmt::Display for AclProblem {
             AclProblem::WrongRecord => f.write_str("for another record"),
             AclProblem::WrongOwner => f.write_str("not signed by the record owner"),
             AclProblem::VersionMismatch => f.write_str("not the version the entry names"),
+            AclProblem::BrokenChain => f.write_str("does not follow the newest version"),
+            AclProblem::BadSuccession { section } => write!(
+                f,
+                "the epochs of section {section:?} do not follow from the previous version"
+            ),
         }
     }
 }
@@ -307,6 +364,11 @@ pub struct SignedAcl {
 impl SignedAcl {
     pub(crate) fn digest(acl_bytes: &[u8]) -> [u8; 32] {
         encoding::sha256(&[acl_bytes])
+    }
+
+    /// The hash of the ACL's canonical bytes (what the next version chains to).
+    pub fn hash(&self) -> AclHash {
+        AclHash::of(&self.acl_bytes)
     }
 
     /// The ACL, unverified.

@@ -5,11 +5,14 @@
 mod acl;
 mod entry;
 mod ids;
+mod keyset;
+mod limits;
 mod owner;
 mod principal;
 mod request;
 mod srs;
 mod srs_state;
+mod succession;
 mod update;
 
 pub use acl::{
@@ -19,6 +22,8 @@ pub use entry::{BodyHeader, EntryOpener, EntrySealer, KeyBlock, SealedEntry, Unv
 pub use ids::{
     AclVersion, EntryId, Epoch, PrincipalId, RecordId, RequestId, SectionId, SectionName, Timestamp,
 };
+pub use keyset::{AclHash, KeySetCommitment};
+pub use limits::Limits;
 pub use owner::{MasterSecret, Owner};
 pub use principal::{Fingerprint, KeyBundle, LoginChallenge, PrincipalKeys, Role};
 pub use request::{AccessRequest, RequestAction, RequestState, Right};

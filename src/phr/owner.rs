@@ -8,10 +8,11 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::encoding::{self, Reader, Tag};
+use crate::phr::keyset::{key_ids, AclHash, KeySetCommitment};
 use crate::phr::{
-    Acl, AclProblem, AclUpdate, AclVersion, Change, Epoch, History, PrincipalKeys, ReKeyGrant,
-    ReKeyId, ReaderGrant, RecordId, SectionId, SectionName, SectionPolicy, SignedAcl, Timestamp,
-    VerifiedAcl,
+    Acl, AclProblem, AclUpdate, AclVersion, Change, Epoch, History, Limits, PrincipalKeys,
+    ReKeyGrant, ReKeyId, ReaderGrant, RecordId, SectionId, SectionName, SectionPolicy, SignedAcl,
+    Timestamp, VerifiedAcl,
 };
 use crate::pre::{ReKey, ReaderSecretKey, SectionSecretKey};
 use crate::sign::{Purpose, SigningKey, VerifyingKey};
@@ -191,6 +192,11 @@ impl Owner {
             record,
             version: AclVersion(0),
             not_after,
+            previous: AclHash::GENESIS,
+            keys: KeySetCommitment {
+                root: [0u8; 32],
+                size: 0,
+            },
             owner: self.keys.bundle(),
             default_history: History::None,
             sections: BTreeMap::new(),
@@ -203,7 +209,12 @@ impl Owner {
     /// valid until `not_after`, with exactly the re-encryption keys to add and delete.
     ///
     /// The key material is the difference between the (reader, section, epoch) grants of the
-    /// two versions, so any sequence of changes yields exactly what it implies.
+    /// two versions, so any sequence of changes yields exactly what it implies. The new
+    /// version chains to `current` by hash and commits to its complete key set (SPEC §7), so
+    /// every key is computed, not just the new ones: one G2 multiplication per key.
+    ///
+    /// Within one version a section rotates at most once (several revocations share the
+    /// rotation), and a section removed in it cannot be added back in the same version.
     pub fn update<R: RngCore + CryptoRng + ?Sized>(
         &self,
         current: &VerifiedAcl,
@@ -229,24 +240,35 @@ impl Owner {
             what: "ACL version",
         })?);
         next.not_after = not_after;
+        next.previous = if current.version == AclVersion(0) {
+            AclHash::GENESIS
+        } else {
+            AclHash::of(&current.to_bytes()?)
+        };
+        let mut touched = Touched::default();
         for change in changes {
-            self.apply(&mut next, change)?;
+            self.apply(&mut next, change, &mut touched)?;
         }
-        let before = granted(current);
-        let after = granted(&next);
+        let before: BTreeSet<ReKeyId> = key_ids(current, Limits::OWNER_MAX_KEYS)?
+            .into_iter()
+            .collect();
+        let after = key_ids(&next, Limits::OWNER_MAX_KEYS)?;
+        let keys = self.rekeys(&next, &after)?;
+        let (commitment, tree) =
+            KeySetCommitment::build(&after.iter().copied().zip(keys.iter()).collect::<Vec<_>>());
+        next.keys = commitment;
         let mut add = Vec::new();
-        for id in after.difference(&before) {
-            let section = self.section_key(id.record, id.section, id.epoch)?;
-            let reader = next
-                .sections
-                .get(&id.section)
-                .and_then(|s| s.readers.get(&id.reader))
-                .ok_or(Error::NotFound { what: "reader" })?;
-            add.push(ReKeyGrant {
-                id: *id,
-                rekey: ReKey::new(&section, reader.bundle.reader_key()),
-            });
+        for (index, (id, rekey)) in after.iter().zip(keys).enumerate() {
+            if !before.contains(id) {
+                let proof = tree.proof(index).ok_or(Error::NotFound { what: "key" })?;
+                add.push(ReKeyGrant {
+                    id: *id,
+                    rekey,
+                    proof,
+                });
+            }
         }
+        let after: BTreeSet<ReKeyId> = after.into_iter().collect();
         let delete = before.difference(&after).copied().collect();
         let acl_bytes = next.to_bytes()?;
         let signature =
@@ -264,18 +286,50 @@ impl Owner {
         })
     }
 
-    fn rotate(&self, acl: &mut Acl, section: SectionId) -> Result<(), Error> {
+    /// The re-encryption key of every id (in order), one section key per (section, epoch).
+    fn rekeys(&self, acl: &Acl, ids: &[ReKeyId]) -> Result<Vec<ReKey>, Error> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut section_key: Option<(SectionId, Epoch, SectionSecretKey)> = None;
+        for id in ids {
+            if !matches!(&section_key, Some((s, e, _)) if *s == id.section && *e == id.epoch) {
+                let key = self.section_key(id.record, id.section, id.epoch)?;
+                section_key = Some((id.section, id.epoch, key));
+            }
+            let reader = acl
+                .sections
+                .get(&id.section)
+                .and_then(|s| s.readers.get(&id.reader))
+                .ok_or(Error::NotFound { what: "reader" })?;
+            if let Some((_, _, key)) = &section_key {
+                out.push(ReKey::new(key, reader.bundle.reader_key()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rotates `section`, unless it already rotated in this version. (A section created in
+    /// this version and rotated in it starts one epoch past its creation: harmless, the
+    /// skipped epoch was never published.)
+    fn rotate(
+        &self,
+        acl: &mut Acl,
+        section: SectionId,
+        touched: &mut Touched,
+    ) -> Result<(), Error> {
         let record = acl.record;
         let policy = acl.sections.get_mut(&section).ok_or(Error::InvalidChange {
             reason: "no such section",
         })?;
+        if !touched.rotated.insert(section) {
+            return Ok(());
+        }
         let epoch = policy.epoch.next()?;
         policy.key = self.section_key(record, section, epoch)?.public_key();
         policy.epoch = epoch;
         Ok(())
     }
 
-    fn apply(&self, acl: &mut Acl, change: &Change) -> Result<(), Error> {
+    fn apply(&self, acl: &mut Acl, change: &Change, touched: &mut Touched) -> Result<(), Error> {
         let record = acl.record;
         let missing = Error::InvalidChange {
             reason: "no such section",
@@ -287,12 +341,18 @@ impl Owner {
                         reason: "section already exists",
                     });
                 }
+                if touched.removed.contains(section) {
+                    return Err(Error::InvalidChange {
+                        reason: "a section removed in this version can be added again only in a later one",
+                    });
+                }
                 let epoch = acl.retired.remove(section).unwrap_or_default();
                 let key = self.section_key(record, *section, epoch)?.public_key();
                 acl.sections.insert(
                     *section,
                     SectionPolicy {
                         epoch,
+                        first: epoch,
                         key,
                         readers: BTreeMap::new(),
                         writers: BTreeMap::new(),
@@ -301,7 +361,15 @@ impl Owner {
             }
             Change::RemoveSection { section } => {
                 let policy = acl.sections.remove(section).ok_or(missing)?;
-                acl.retired.insert(*section, policy.epoch.next()?);
+                // An epoch rotated to in this version was never published, so a re-created
+                // section may start there; otherwise at the next one.
+                touched.removed.insert(*section);
+                let next = if touched.rotated.contains(section) {
+                    policy.epoch
+                } else {
+                    policy.epoch.next()?
+                };
+                acl.retired.insert(*section, next);
             }
             Change::GrantRead {
                 section,
@@ -315,21 +383,23 @@ impl Owner {
                         reason: "already a reader of this section",
                     });
                 }
+                let first = policy.first;
                 let from = match history {
                     History::None => {
-                        self.rotate(acl, *section)?;
+                        self.rotate(acl, *section, touched)?;
                         acl.sections
                             .get(section)
                             .map(|p| p.epoch)
                             .unwrap_or_default()
                     }
-                    History::FromEpoch(e) if *e <= policy.epoch => *e,
+                    // History never reaches before the section's latest creation.
+                    History::FromEpoch(e) if *e <= policy.epoch => (*e).max(first),
                     History::FromEpoch(_) => {
                         return Err(Error::InvalidChange {
                             reason: "history starts after the current epoch",
                         })
                     }
-                    History::All => Epoch(0),
+                    History::All => first,
                 };
                 if let Some(p) = acl.sections.get_mut(section) {
                     p.readers.insert(
@@ -346,7 +416,7 @@ impl Owner {
                 policy.readers.remove(reader).ok_or(Error::InvalidChange {
                     reason: "not a reader of this section",
                 })?;
-                self.rotate(acl, *section)?;
+                self.rotate(acl, *section, touched)?;
             }
             Change::GrantWrite { section, writer } => {
                 let policy = acl.sections.get_mut(section).ok_or(missing)?;
@@ -366,27 +436,17 @@ impl Owner {
                     reason: "not a writer of this section",
                 })?;
             }
-            Change::Rotate { section } => self.rotate(acl, *section)?,
+            Change::Rotate { section } => self.rotate(acl, *section, touched)?,
             Change::SetDefaultHistory(h) => acl.default_history = *h,
         }
         Ok(())
     }
 }
 
-/// Every (reader, section, epoch) an ACL grants: one re-encryption key each.
-pub(crate) fn granted(acl: &Acl) -> BTreeSet<ReKeyId> {
-    let mut out = BTreeSet::new();
-    for (section, policy) in &acl.sections {
-        for (reader, grant) in &policy.readers {
-            for e in grant.from.0..=policy.epoch.0 {
-                out.insert(ReKeyId {
-                    record: acl.record,
-                    section: *section,
-                    epoch: Epoch(e),
-                    reader: *reader,
-                });
-            }
-        }
-    }
-    out
+/// The sections one version has rotated or removed: a section rotates at most once per
+/// version, and one removed in it is not added back in it (SPEC §7).
+#[derive(Default)]
+struct Touched {
+    rotated: BTreeSet<SectionId>,
+    removed: BTreeSet<SectionId>,
 }

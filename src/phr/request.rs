@@ -22,8 +22,12 @@ pub enum Right {
 pub enum RequestState {
     /// Waiting for the owner.
     Pending,
-    /// Approved (on all or some of the sections asked for).
+    /// Approved as asked: every section, with at least the history asked for.
     Approved,
+    /// Approved with less than was asked: fewer sections (see
+    /// [`AccessRequest::granted`]) or a shorter history (see the reader's first epoch in
+    /// the ACL). A distinct outcome so a narrowing is never silent.
+    ApprovedNarrower,
     /// Rejected by the owner.
     Rejected,
     /// Withdrawn by the requester.
@@ -37,6 +41,7 @@ impl RequestState {
             RequestState::Approved => 1,
             RequestState::Rejected => 2,
             RequestState::Withdrawn => 3,
+            RequestState::ApprovedNarrower => 4,
         }
     }
 
@@ -46,6 +51,7 @@ impl RequestState {
             1 => RequestState::Approved,
             2 => RequestState::Rejected,
             3 => RequestState::Withdrawn,
+            4 => RequestState::ApprovedNarrower,
             _ => {
                 return Err(Error::InvalidEncoding {
                     what: "request state",
@@ -67,6 +73,7 @@ impl fmt::Display for RequestState {
             RequestState::Approved => "approved",
             RequestState::Rejected => "rejected",
             RequestState::Withdrawn => "withdrawn",
+            RequestState::ApprovedNarrower => "approved (narrower than asked)",
         })
     }
 }
@@ -132,7 +139,7 @@ impl AccessRequest {
     pub fn granted(&self) -> &[SectionId] {
         &self.granted
     }
-    /// Every state it has been in, with the caller-supplied times.
+    /// Every state it has been in, with the caller-supplied times (never decreasing).
     pub fn history(&self) -> &[(RequestState, Timestamp)] {
         &self.history
     }
@@ -141,6 +148,18 @@ impl AccessRequest {
         self.history
             .last()
             .map_or(RequestState::Pending, |(s, _)| *s)
+    }
+
+    /// Fails with [`Error::ClockWentBackwards`] if `now` is earlier than the last recorded
+    /// action: a request's history is time-ordered.
+    pub fn check_time(&self, now: Timestamp) -> Result<(), Error> {
+        match self.history.last() {
+            Some((_, last)) if now < *last => Err(Error::ClockWentBackwards {
+                last: *last,
+                offered: now,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The state `action` leads to, or [`Error::IllegalTransition`]. Deletion is legal only
@@ -251,7 +270,7 @@ impl AccessRequest {
         let states: Vec<RequestState> = self.history.iter().map(|(s, _)| *s).collect();
         let shape_ok = match states.as_slice() {
             [RequestState::Pending] => self.granted.is_empty(),
-            [RequestState::Pending, RequestState::Approved] => {
+            [RequestState::Pending, RequestState::Approved | RequestState::ApprovedNarrower] => {
                 !self.granted.is_empty() && self.granted.iter().all(|g| self.sections.contains(g))
             }
             [RequestState::Pending, _] => self.granted.is_empty(),
@@ -260,7 +279,15 @@ impl AccessRequest {
         let mut sorted = self.sections.clone();
         sorted.sort();
         sorted.dedup();
-        if !shape_ok || self.sections.is_empty() || sorted.len() != self.sections.len() {
+        let time_ordered = self.history.windows(2).all(|w| match w {
+            [(_, a), (_, b)] => a <= b,
+            _ => true,
+        });
+        if !shape_ok
+            || !time_ordered
+            || self.sections.is_empty()
+            || sorted.len() != self.sections.len()
+        {
             return bad;
         }
         Ok(())

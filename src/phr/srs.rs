@@ -11,11 +11,11 @@ use core::fmt;
 
 use rand_core::{CryptoRng, RngCore};
 
-use crate::phr::owner::granted;
+use crate::phr::keyset::{key_ids, AclHash};
 use crate::phr::{
-    AccessRequest, AclProblem, AclUpdate, BodyHeader, KeyBlock, KeyBundle, LoginChallenge,
-    PrincipalId, ReKeyId, RecordId, RequestAction, RequestId, RequestState, Right, Role, SectionId,
-    SignedAcl, Timestamp,
+    succession, AccessRequest, Acl, AclProblem, AclUpdate, BodyHeader, History, KeyBlock,
+    KeyBundle, Limits, LoginChallenge, PrincipalId, ReKeyId, RecordId, RequestAction, RequestId,
+    RequestState, Right, Role, SectionId, SignedAcl, Timestamp,
 };
 use crate::pre::{ReCapsule, ReKey};
 use crate::sign::{ProofOfPossession, Purpose, Signature};
@@ -51,8 +51,11 @@ pub enum Refusal {
     HeaderMismatch,
     /// No login challenge is outstanding for the principal.
     NoChallenge,
-    /// The key material of an update does not match what its ACL implies.
+    /// The key ids of an update are not exactly the difference its ACL implies (a key
+    /// missing, extra, duplicated or out of order).
     KeyMaterialMismatch,
+    /// A key value is not the one the owner committed to in the signed ACL's key set.
+    KeyNotCommitted,
     /// An approval does not grant what the request asked for.
     ApprovalMismatch,
 }
@@ -75,7 +78,8 @@ impl fmt::Display for Refusal {
             Refusal::NoWriteRight => "no write right on this section",
             Refusal::HeaderMismatch => "key block does not belong to this header",
             Refusal::NoChallenge => "no login challenge outstanding",
-            Refusal::KeyMaterialMismatch => "key material does not match the ACL",
+            Refusal::KeyMaterialMismatch => "key ids do not match what the ACL implies",
+            Refusal::KeyNotCommitted => "a key is not in the key set the owner signed",
             Refusal::ApprovalMismatch => "approval does not match the request",
         })
     }
@@ -105,6 +109,7 @@ pub struct Srs {
     pub(crate) requests: BTreeMap<RequestId, AccessRequest>,
     pub(crate) next_request: u64,
     pub(crate) challenges: BTreeMap<PrincipalId, LoginChallenge>,
+    pub(crate) limits: Limits,
 }
 
 impl Srs {
@@ -131,7 +136,19 @@ impl Srs {
             requests: BTreeMap::new(),
             next_request: 0,
             challenges: BTreeMap::new(),
+            limits: Limits::default(),
         })
+    }
+
+    /// The limits enforced on updates.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Replaces the limits enforced on updates (they are configuration, not state: they are
+    /// not part of [`Srs::to_bytes`]).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
     }
 
     // ----- registry and login -------------------------------------------------------------
@@ -254,7 +271,16 @@ impl Srs {
         self.rekeys.contains_key(id)
     }
 
-    /// Checks an update from `actor` without changing anything.
+    /// The stored key ids of one record, in order.
+    fn stored_ids(&self, record: RecordId) -> impl Iterator<Item = &ReKeyId> {
+        self.rekeys
+            .range(ReKeyId::min(record)..)
+            .map(|(id, _)| id)
+            .take_while(move |id| id.record == record)
+    }
+
+    /// Checks an update from `actor` without changing anything. The work is bounded by the
+    /// sizes of the update and of the two ACLs, never by a number inside them.
     fn check_update(
         &self,
         actor: PrincipalId,
@@ -266,7 +292,8 @@ impl Srs {
             return refuse(Refusal::NotOwner);
         }
         let acl = &update.acl.acl;
-        if let Some((owner, current)) = self.records.get(&acl.record) {
+        let current = self.records.get(&acl.record);
+        if let Some((owner, current)) = current {
             if *owner != actor {
                 return refuse(Refusal::NotOwner);
             }
@@ -284,22 +311,69 @@ impl Srs {
         if acl.not_after < now {
             return Err(Error::AclRejected(AclProblem::Expired));
         }
-        // The key material must be exactly the difference the new ACL implies.
-        let stored: BTreeSet<ReKeyId> = self
-            .rekeys
-            .keys()
-            .filter(|id| id.record == acl.record)
-            .copied()
-            .collect();
-        let wanted = granted(acl);
-        let adds: BTreeSet<ReKeyId> = update.add.iter().map(|g| g.id).collect();
-        let deletes: BTreeSet<ReKeyId> = update.delete.iter().copied().collect();
-        let exact = adds.len() == update.add.len()
-            && deletes.len() == update.delete.len()
-            && adds == wanted.difference(&stored).copied().collect()
-            && deletes == stored.difference(&wanted).copied().collect();
+        let previous = current.map_or(AclHash::GENESIS, |(_, c)| c.hash());
+        if acl.previous != previous {
+            return Err(Error::AclRejected(AclProblem::BrokenChain));
+        }
+        self.check_limits(acl, update)?;
+        succession::check(current.map(|(_, c)| &c.acl), acl)?;
+        // The key ids must be exactly the difference the new ACL implies, in order.
+        let wanted = key_ids(acl, self.limits.keys_per_record)?;
+        let add_ids: Vec<&ReKeyId> = update.add.iter().map(|g| &g.id).collect();
+        let in_order = |ids: &[&ReKeyId]| {
+            ids.windows(2).all(|w| match w {
+                [a, b] => a < b,
+                _ => true,
+            })
+        };
+        if !in_order(&add_ids) || !in_order(&update.delete.iter().collect::<Vec<_>>()) {
+            return refuse(Refusal::KeyMaterialMismatch);
+        }
+        let wanted_set: BTreeSet<&ReKeyId> = wanted.iter().collect();
+        let stored: BTreeSet<&ReKeyId> = self.stored_ids(acl.record).collect();
+        let exact = update
+            .add
+            .iter()
+            .map(|g| &g.id)
+            .eq(wanted.iter().filter(|id| !stored.contains(id)))
+            && update
+                .delete
+                .iter()
+                .eq(stored.iter().copied().filter(|id| !wanted_set.contains(id)));
         if !exact {
             return refuse(Refusal::KeyMaterialMismatch);
+        }
+        // Every added key must be the one the owner committed to, at its place in the list.
+        for g in &update.add {
+            let at = wanted.binary_search(&g.id).ok().map(|i| i as u64);
+            if at != Some(g.proof.index()) || !acl.keys.contains(&g.id, &g.rekey, &g.proof) {
+                return refuse(Refusal::KeyNotCommitted);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_limits(&self, acl: &Acl, update: &AclUpdate) -> Result<(), Error> {
+        let l = &self.limits;
+        let exceeded = |what, limit: usize| {
+            Err(Error::LimitExceeded {
+                what,
+                limit: limit as u64,
+            })
+        };
+        if update.add.len().saturating_add(update.delete.len()) > l.key_changes_per_update {
+            return exceeded("key changes per update", l.key_changes_per_update);
+        }
+        if acl.sections.len() > l.sections_per_record {
+            return exceeded("sections per record", l.sections_per_record);
+        }
+        for p in acl.sections.values() {
+            if p.readers.len() > l.readers_per_section {
+                return exceeded("readers per section", l.readers_per_section);
+            }
+            if p.writers.len() > l.writers_per_section {
+                return exceeded("writers per section", l.writers_per_section);
+            }
         }
         Ok(())
     }
@@ -461,6 +535,7 @@ impl Srs {
         actor: PrincipalId,
         id: RequestId,
         action: RequestAction,
+        now: Timestamp,
     ) -> Result<&AccessRequest, Error> {
         let req = self
             .requests
@@ -475,21 +550,25 @@ impl Srs {
             return refuse(Refusal::NotOwner);
         }
         req.next_state(action)?;
+        req.check_time(now)?;
         Ok(req)
     }
 
     /// The owner approves a pending request with `update`, which must grant the requester the
     /// right asked for on one or more of the sections asked for (those become the request's
-    /// granted sections; the rest are declined). The ACL, its keys and the request's new
-    /// state are committed together.
+    /// granted sections). The outcome is recorded and returned: [`RequestState::Approved`]
+    /// if every section was granted with at least the history asked for (a `Read(None)`
+    /// request asks for the ACL's default), [`RequestState::ApprovedNarrower`] otherwise —
+    /// never a silent narrowing. The ACL, its keys and the request's new state are committed
+    /// together.
     pub fn approve(
         &mut self,
         actor: PrincipalId,
         id: RequestId,
         update: &AclUpdate,
         now: Timestamp,
-    ) -> Result<(), Error> {
-        let req = self.owned_request(actor, id, RequestAction::Approve)?;
+    ) -> Result<RequestState, Error> {
+        let req = self.owned_request(actor, id, RequestAction::Approve, now)?;
         if update.acl.acl.record != req.record {
             return Err(Error::AclRejected(AclProblem::WrongRecord));
         }
@@ -500,12 +579,29 @@ impl Srs {
         let fp = requester.bundle.fingerprint();
         let before = self.records.get(&req.record).map(|(_, a)| &a.acl);
         let new = &update.acl.acl;
-        let has = |acl: Option<&crate::phr::Acl>, s: &SectionId| {
+        let has = |acl: Option<&Acl>, s: &SectionId| {
             acl.and_then(|a| a.section(s))
                 .is_some_and(|p| match req.right {
                     Right::Write => p.can_write(&fp),
                     Right::Read(_) => p.readers.contains_key(&fp),
                 })
+        };
+        let asked = match req.right {
+            Right::Read(Some(h)) => Some(h),
+            Right::Read(None) => Some(before.map_or(History::None, |a| a.default_history)),
+            Right::Write => None,
+        };
+        // Whether the grant on `s` reaches at least as far back as the history asked for.
+        let as_asked = |s: &SectionId| {
+            let (Some(history), Some(p)) = (asked, new.section(s)) else {
+                return true;
+            };
+            let wanted_from = match history {
+                History::All => p.first,
+                History::FromEpoch(e) => e.max(p.first),
+                History::None => p.epoch,
+            };
+            p.readers.get(&fp).is_some_and(|g| g.from <= wanted_from)
         };
         let granted: Vec<SectionId> = req
             .sections
@@ -516,13 +612,18 @@ impl Srs {
         if granted.is_empty() {
             return refuse(Refusal::ApprovalMismatch);
         }
+        let outcome = if granted.len() == req.sections.len() && granted.iter().all(as_asked) {
+            RequestState::Approved
+        } else {
+            RequestState::ApprovedNarrower
+        };
         self.check_update(actor, update, now)?;
         self.commit_update(actor, update);
         if let Some(req) = self.requests.get_mut(&id) {
             req.granted = granted;
-            req.history.push((RequestState::Approved, now));
+            req.history.push((outcome, now));
         }
-        Ok(())
+        Ok(outcome)
     }
 
     /// The owner rejects a pending request.
@@ -532,7 +633,7 @@ impl Srs {
         id: RequestId,
         now: Timestamp,
     ) -> Result<(), Error> {
-        self.owned_request(actor, id, RequestAction::Reject)?;
+        self.owned_request(actor, id, RequestAction::Reject, now)?;
         if let Some(req) = self.requests.get_mut(&id) {
             req.history.push((RequestState::Rejected, now));
         }
@@ -554,6 +655,7 @@ impl Srs {
             return refuse(Refusal::NotRequester);
         }
         req.next_state(RequestAction::Withdraw)?;
+        req.check_time(now)?;
         if let Some(req) = self.requests.get_mut(&id) {
             req.history.push((RequestState::Withdrawn, now));
         }

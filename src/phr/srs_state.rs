@@ -1,15 +1,17 @@
 //! The SRS state's canonical encoding. Decoding re-checks what the live SRS guarantees:
-//! canonical order, every ACL signed by its record's registered owner, every key and request
-//! tied to a known record and principal.
+//! canonical order, every ACL signed by its record's registered owner, every record's stored
+//! keys exactly the key set its ACL commits to, every request tied to a known principal.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use crate::encoding::{self, insert_in_order, Reader, Tag};
+use crate::phr::keyset::{key_ids, KeySetCommitment};
 use crate::phr::principal::{push_bundle, read_bundle};
 use crate::phr::srs::Registration;
 use crate::phr::{
-    AccessRequest, LoginChallenge, PrincipalId, ReKeyId, RecordId, RequestId, Role, SignedAcl, Srs,
+    AccessRequest, Limits, LoginChallenge, PrincipalId, ReKeyId, RecordId, RequestId, Role,
+    SignedAcl, Srs,
 };
 use crate::pre::ReKey;
 use crate::Error;
@@ -95,6 +97,18 @@ impl Srs {
             }
             insert_in_order(&mut rekeys, id, rk, WHAT)?;
         }
+        for (record, (_, acl)) in &records {
+            let ids = key_ids(&acl.acl, Limits::OWNER_MAX_KEYS)?;
+            let stored: Vec<(ReKeyId, &ReKey)> = rekeys
+                .range(ReKeyId::min(*record)..)
+                .take_while(|(id, _)| id.record == *record)
+                .map(|(id, rk)| (*id, rk))
+                .collect();
+            let (commitment, _) = KeySetCommitment::build(&stored);
+            if !stored.iter().map(|(id, _)| id).eq(ids.iter()) || commitment != acl.acl.keys {
+                return Err(bad());
+            }
+        }
         let mut requests = BTreeMap::new();
         for _ in 0..r.count(2 + 8 + 32 + 6 + 12)? {
             let req = AccessRequest::decode(&mut r)?;
@@ -126,6 +140,7 @@ impl Srs {
             requests,
             next_request,
             challenges,
+            limits: Limits::default(),
         })
     }
 }

@@ -3,6 +3,7 @@
 use alloc::vec::Vec;
 
 use crate::encoding::{self, Reader, Tag};
+use crate::merkle::InclusionProof;
 use crate::phr::{Epoch, Fingerprint, History, KeyBundle, RecordId, SectionId, SignedAcl};
 use crate::pre::ReKey;
 use crate::Error;
@@ -74,7 +75,17 @@ pub struct ReKeyId {
 }
 
 impl ReKeyId {
-    const SIZE: usize = 16 + 16 + 4 + 32;
+    pub(crate) const SIZE: usize = 16 + 16 + 4 + 32;
+
+    /// The smallest id of `record`: where its keys start in an ordered store.
+    pub(crate) fn min(record: RecordId) -> Self {
+        Self {
+            record,
+            section: SectionId::new([0; 16]),
+            epoch: Epoch(0),
+            reader: Fingerprint([0; 32]),
+        }
+    }
 
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.record.as_bytes());
@@ -93,16 +104,21 @@ impl ReKeyId {
     }
 }
 
-/// A re-encryption key to store, with what it is for.
+/// A re-encryption key to store, with what it is for and its proof of membership in the key
+/// set the owner signed ([`crate::phr::Acl::key_set`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReKeyGrant {
     /// Where it applies.
     pub id: ReKeyId,
     /// The key.
     pub rekey: ReKey,
+    /// Its inclusion proof against the signed ACL's key-set root.
+    pub proof: InclusionProof,
 }
 
-/// A new signed ACL and exactly the key material it implies.
+/// A new signed ACL and exactly the key material it implies: the keys to add, each with its
+/// proof against the ACL's key-set commitment, and the ids of the keys to delete, both in
+/// strictly increasing id order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AclUpdate {
     pub(crate) acl: SignedAcl,
@@ -111,6 +127,13 @@ pub struct AclUpdate {
 }
 
 impl AclUpdate {
+    /// Assembles an update from its parts, unchecked: the SRS checks every part against the
+    /// owner's signature (this is how transports that carry the parts separately, and tests
+    /// that tamper with them, build one).
+    pub fn from_parts(acl: SignedAcl, add: Vec<ReKeyGrant>, delete: Vec<ReKeyId>) -> Self {
+        Self { acl, add, delete }
+    }
+
     /// The new signed ACL.
     pub fn acl(&self) -> &SignedAcl {
         &self.acl
@@ -135,6 +158,7 @@ impl AclUpdate {
         for g in &self.add {
             g.id.encode(&mut out);
             out.extend_from_slice(&g.rekey.to_bytes());
+            g.proof.encode(&mut out);
         }
         let _ = encoding::put_count(&mut out, "keys", self.delete.len());
         for d in &self.delete {
@@ -143,19 +167,28 @@ impl AclUpdate {
         out
     }
 
-    /// Decodes (the ACL signature is checked by whoever applies the update).
+    /// Decodes (the ACL signature and the key proofs are checked by whoever applies the
+    /// update). Keys must be in strictly increasing id order.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::envelope(bytes, Tag::AclUpdate, "ACL update")?;
         let acl = SignedAcl::from_bytes(r.lp32()?)?;
-        let mut add = Vec::new();
-        for _ in 0..r.count(ReKeyId::SIZE + ReKey::SIZE)? {
+        let mut add: Vec<ReKeyGrant> = Vec::new();
+        for _ in 0..r.count(ReKeyId::SIZE + ReKey::SIZE + 9)? {
             let id = ReKeyId::decode(&mut r)?;
+            if add.last().is_some_and(|last| last.id >= id) {
+                return Err(Error::InvalidEncoding { what: r.what() });
+            }
             let rekey = ReKey::from_bytes(r.take(ReKey::SIZE)?)?;
-            add.push(ReKeyGrant { id, rekey });
+            let proof = InclusionProof::decode(&mut r)?;
+            add.push(ReKeyGrant { id, rekey, proof });
         }
-        let mut delete = Vec::new();
+        let mut delete: Vec<ReKeyId> = Vec::new();
         for _ in 0..r.count(ReKeyId::SIZE)? {
-            delete.push(ReKeyId::decode(&mut r)?);
+            let id = ReKeyId::decode(&mut r)?;
+            if delete.last().is_some_and(|last| *last >= id) {
+                return Err(Error::InvalidEncoding { what: r.what() });
+            }
+            delete.push(id);
         }
         r.finish()?;
         Ok(Self { acl, add, delete })

@@ -96,7 +96,7 @@ fn frobenius_table(table: &[Fq12; TABLE_LEN], k: usize) -> [Fq12; TABLE_LEN] {
 
 /// `f^e` for `f` of order r (checked by the caller or by construction).
 ///
-/// The exponent is written in base `|u|` ([`decompose`]) and each of its four 64-bit digits in
+/// The exponent is written in base `|u|` (`decompose`) and each of its four 64-bit digits in
 /// width-5 NAF, against the bases `f, f^(-p), f^(p²), f^(-p³)` (negative digits multiply by the
 /// conjugate): about 64 cyclotomic squarings and 43 multiplications, plus 8 for the table of
 /// odd powers of `f` (the other three tables are its Frobenius images).

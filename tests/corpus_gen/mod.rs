@@ -15,7 +15,10 @@ use ark_ec::AffineRepr;
 use ark_ff::{BigInteger, Field, One, PrimeField, Zero};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress};
 use sesphr::dem::SEGMENT_SIZE;
-use sesphr::phr::{Change, History, Right, Role, SealedEntry, Srs, Timestamp};
+use sesphr::merkle::InclusionProof;
+use sesphr::phr::{
+    AclUpdate, Change, History, ReKeyGrant, Right, Role, SealedEntry, Srs, Timestamp,
+};
 use sesphr::pre::{ReKey, SectionSecretKey};
 use sesphr::sign::Purpose;
 
@@ -45,8 +48,8 @@ impl Dir {
         self.near(name, valid, flips);
     }
 
-    /// Generic near-misses of `valid`: truncated, extended, wrong tag and version, bit flips
-    /// at the given offsets (clamped to the length).
+    /// Generic near-misses of `valid`: truncated, extended, wrong tag, versions 0 and one
+    /// either side of the current one, bit flips at the given offsets (clamped to the length).
     fn near(&mut self, name: &str, valid: &[u8], flips: &[usize]) {
         let n = valid.len();
         self.add(&format!("trunc1-{name}"), valid[..n - 1].to_vec());
@@ -57,7 +60,10 @@ impl Dir {
         let mut t = valid.to_vec();
         t[0] ^= 0x20;
         self.add(&format!("tag-{name}"), t);
-        for v in [0u8, 2] {
+        let current = valid[1];
+        let mut versions = vec![0u8, current.wrapping_sub(1), current.wrapping_add(1)];
+        versions.dedup();
+        for v in versions {
             let mut t = valid.to_vec();
             t[1] = v;
             self.add(&format!("version{v}-{name}"), t);
@@ -483,8 +489,21 @@ fn decode_entry() -> Dir {
     d
 }
 
-/// Offsets in an ACL encoding: (start of the first section with two or more readers, its
-/// epoch offset, its readers' offsets).
+/// Offsets in a (version 2) ACL encoding: `tag ‖ version ‖ record (16) ‖ version (8) ‖
+/// not_after (8) ‖ previous (32) ‖ key-set root (32) ‖ key-set size (8) ‖ owner bundle (150) ‖
+/// default history (5) ‖ u32 sections ‖ …`.
+const ACL_PREVIOUS_AT: usize = 2 + 16 + 8 + 8;
+const ACL_ROOT_AT: usize = ACL_PREVIOUS_AT + 32;
+const ACL_SIZE_AT: usize = ACL_ROOT_AT + 32;
+const ACL_HISTORY_AT: usize = ACL_SIZE_AT + 8 + 150;
+const ACL_SECTIONS_AT: usize = ACL_HISTORY_AT + 5;
+/// A section: `id (16) ‖ epoch (4) ‖ first (4) ‖ key (50) ‖ u32 readers ‖ (bundle (150) ‖ from
+/// (4))* ‖ u32 writers ‖ bundle (150)*`.
+const SECTION_EPOCH: usize = 16;
+const SECTION_FIRST: usize = 16 + 4;
+const SECTION_KEY: usize = 16 + 8;
+
+/// Where the sections, their readers and writers, and the retired list start.
 struct AclLayout {
     sections: Vec<SectionAt>,
     retired_count: usize,
@@ -498,13 +517,13 @@ struct SectionAt {
 
 fn acl_layout(b: &[u8]) -> AclLayout {
     let u32_at = |o: usize| u32::from_be_bytes(b[o..o + 4].try_into().expect("4")) as usize;
-    let mut o = 2 + 16 + 8 + 8 + 150 + 5;
+    let mut o = ACL_SECTIONS_AT;
     let n = u32_at(o);
     o += 4;
     let mut sections = Vec::new();
     for _ in 0..n {
         let start = o;
-        o += 16 + 4 + 50;
+        o += SECTION_KEY + 50;
         let nr = u32_at(o);
         o += 4;
         let readers = (0..nr).map(|i| o + i * 154).collect();
@@ -531,8 +550,34 @@ fn decode_acl() -> Dir {
     let owner = w.owner();
     let acl1 = w.update.acl().acl_unverified().to_bytes().expect("acl");
     let acl2 = w.update2.acl().acl_unverified().to_bytes().expect("acl");
-    d.valid_and_near("acl", &acl1, &[2, 10, 20, 40, 190, 200]);
-    d.valid_and_near("acl-rich", &acl2, &[2, 184, 190, 300, acl2.len() - 3]);
+    // Flips in the previous-version hash and the key-set root (both decode), the key-set size
+    // (refused: it is not what the grants imply), the section count, a section.
+    d.valid_and_near(
+        "acl",
+        &acl1,
+        &[
+            2,
+            10,
+            20,
+            ACL_PREVIOUS_AT + 6,
+            ACL_ROOT_AT + 3,
+            ACL_SIZE_AT + 7,
+            ACL_SECTIONS_AT + 3,
+            ACL_SECTIONS_AT + 4 + SECTION_FIRST + 3,
+            ACL_SECTIONS_AT + 30,
+        ],
+    );
+    d.valid_and_near(
+        "acl-rich",
+        &acl2,
+        &[
+            2,
+            ACL_HISTORY_AT,
+            ACL_SECTIONS_AT + 1,
+            ACL_SECTIONS_AT + 110,
+            acl2.len() - 3,
+        ],
+    );
     let lay = acl_layout(&acl2);
     let rich = lay
         .sections
@@ -552,12 +597,57 @@ fn decode_acl() -> Dir {
     swapped[w0..w0 + 150].copy_from_slice(&acl2[w1..w1 + 150]);
     swapped[w1..w1 + 150].copy_from_slice(&acl2[w0..w0 + 150]);
     d.add("writers-out-of-order-acl-rich", swapped);
-    let epoch_at = rich.start + 16;
+    let epoch_at = rich.start + SECTION_EPOCH;
     let epoch = u32::from_be_bytes(acl2[epoch_at..epoch_at + 4].try_into().expect("4"));
     d.add(
         "reader-from-after-epoch-acl-rich",
         splice(&acl2, r0 + 150, &(epoch + 1).to_be_bytes()),
     );
+    // The rich section's creation epoch moved after a reader's first epoch (the pharmacist
+    // reads all history, from 0), and after the current epoch.
+    assert!(epoch >= 1);
+    d.add(
+        "reader-before-first-acl-rich",
+        splice(&acl2, rich.start + SECTION_FIRST, &1u32.to_be_bytes()),
+    );
+    d.add(
+        "first-after-epoch-acl-rich",
+        splice(
+            &acl2,
+            rich.start + SECTION_FIRST,
+            &(epoch + 1).to_be_bytes(),
+        ),
+    );
+    // The key-set size is what the grants imply, nothing else.
+    let size = u64::from_be_bytes(acl1[ACL_SIZE_AT..ACL_SIZE_AT + 8].try_into().expect("8"));
+    d.add(
+        "key-set-size-plus-1-acl",
+        splice(&acl1, ACL_SIZE_AT, &(size + 1).to_be_bytes()),
+    );
+    d.add(
+        "key-set-size-max-acl",
+        splice(&acl1, ACL_SIZE_AT, &u64::MAX.to_be_bytes()),
+    );
+    d.add(
+        "key-set-size-0-acl",
+        splice(&acl1, ACL_SIZE_AT, &0u64.to_be_bytes()),
+    );
+    // A section epoch of u32::MAX: implies ~2^32 keys per reader (refused by the size check,
+    // which is arithmetic: nothing is enumerated).
+    let lay1 = acl_layout(&acl1);
+    for (i, sec) in lay1.sections.iter().enumerate() {
+        d.add(
+            &format!("epoch-max-section-{i}-acl"),
+            splice(&acl1, sec.start + SECTION_EPOCH, &u32::MAX.to_be_bytes()),
+        );
+    }
+    // The ACL whose epoch jumps, signed by the owner by hand (`World::jumped`): decodes,
+    // verifies, and no SRS takes it.
+    let jumped = w.jumped.acl().acl_unverified().to_bytes().expect("acl");
+    d.add("owner-signed-epoch-jump-acl", jumped);
+    // The previous format (version 1: no previous-version hash, no key-set commitment): the
+    // fixture ACL as this generator wrote it before SPEC §7. Refused as an unknown version.
+    d.add("v1-acl", include_bytes!("v1/acl.bin").to_vec());
     if lay.sections.len() >= 2 {
         let (s0, s1) = (lay.sections[0].start, lay.sections[1].start);
         d.add(
@@ -575,16 +665,19 @@ fn decode_acl() -> Dir {
             &acl2[lay.sections[0].start..lay.sections[0].start + 16],
         ),
     );
-    d.add("section-count-max-acl", splice(&acl1, 189, &[0xff; 4]));
-    d.add("history-kind-3-acl", splice(&acl1, 184, &[3]));
+    d.add(
+        "section-count-max-acl",
+        splice(&acl1, ACL_SECTIONS_AT, &[0xff; 4]),
+    );
+    d.add("history-kind-3-acl", splice(&acl1, ACL_HISTORY_AT, &[3]));
     d.add(
         "history-none-with-epoch-acl",
-        splice(&acl1, 184, &[0, 0, 0, 0, 1]),
+        splice(&acl1, ACL_HISTORY_AT, &[0, 0, 0, 0, 1]),
     );
     for (bad, point) in bad_g1() {
         d.add(
             &format!("{bad}-section-key-acl"),
-            splice(&acl1, lay.sections[0].start + 16 + 4 + 2, &point),
+            splice(&acl1, lay.sections[0].start + SECTION_KEY + 2, &point),
         );
     }
 
@@ -636,6 +729,20 @@ fn decode_acl() -> Dir {
         .concat(),
     );
     d.add("acl-len-max-signed-acl", splice(&signed1, 2, &[0xff; 4]));
+    // Another previous-version hash or key-set root under the owner's signature.
+    for (name, at) in [("previous", ACL_PREVIOUS_AT), ("key-set-root", ACL_ROOT_AT)] {
+        let mut t = signed1.clone();
+        t[2 + 4 + at + 5] ^= 0x10;
+        d.add(&format!("forged-{name}-signed-acl"), t);
+    }
+    d.add(
+        "owner-signed-epoch-jump-signed-acl",
+        w.jumped.acl().to_bytes(),
+    );
+    d.add(
+        "v1-signed-acl",
+        include_bytes!("v1/signed-acl.bin").to_vec(),
+    );
 
     let up1 = w.update.to_bytes();
     let up2 = w.update2.to_bytes();
@@ -663,9 +770,102 @@ fn decode_acl() -> Dir {
             w.keys[PHARMACIST].bundle().fingerprint().as_bytes(),
         ),
     );
+    // The same key negated (a valid subgroup point): the attack of the old format, now
+    // refused because the value is not the one the owner committed to.
     let mut rk_neg = up1.clone();
     rk_neg[keys_at + 4 + 68 + 2] ^= 0x20;
     d.add("negated-rekey-acl-update", rk_neg);
+    // A key value taken from another update of the same owner (the pharmacist's medical key
+    // of the second fixture update), alone and with its proof.
+    let genuine = &w.update.keys_to_add()[0];
+    let other = w
+        .update2
+        .keys_to_add()
+        .iter()
+        .find(|g| g.rekey != genuine.rekey)
+        .expect("another key");
+    let substituted = |rekey: bool, proof: bool| {
+        let mut g = genuine.clone();
+        if rekey {
+            g.rekey = other.rekey.clone();
+        }
+        if proof {
+            g.proof = other.proof.clone();
+        }
+        AclUpdate::from_parts(w.update.acl().clone(), vec![g], vec![]).to_bytes()
+    };
+    d.add("substituted-rekey-acl-update", substituted(true, false));
+    d.add(
+        "substituted-rekey-and-proof-acl-update",
+        substituted(true, true),
+    );
+    d.add("other-proof-acl-update", substituted(false, true));
+    let proof_at = keys_at + 4 + 68 + 98;
+    d.add(
+        "proof-index-1-acl-update",
+        splice(&up1, proof_at, &1u64.to_be_bytes()),
+    );
+    d.add(
+        "proof-index-max-acl-update",
+        splice(&up1, proof_at, &u64::MAX.to_be_bytes()),
+    );
+    d.add(
+        "proof-extra-hash-acl-update",
+        AclUpdate::from_parts(
+            w.update.acl().clone(),
+            vec![ReKeyGrant {
+                proof: InclusionProof::new(0, vec![[7u8; 32]]).expect("proof"),
+                ..genuine.clone()
+            }],
+            vec![],
+        )
+        .to_bytes(),
+    );
+    d.add(
+        "proof-path-len-65-acl-update",
+        splice(&up1, proof_at + 8, &[65]),
+    );
+    d.add(
+        "no-keys-acl-update",
+        AclUpdate::from_parts(w.update.acl().clone(), vec![], vec![]).to_bytes(),
+    );
+    // Keys out of order and twice (the decoder wants strictly increasing ids).
+    let add2 = w.update2.keys_to_add().to_vec();
+    assert!(add2.len() >= 2);
+    let mut reversed = add2.clone();
+    reversed.reverse();
+    d.add(
+        "keys-out-of-order-acl-update-rich",
+        AclUpdate::from_parts(w.update2.acl().clone(), reversed, vec![]).to_bytes(),
+    );
+    d.add(
+        "key-twice-acl-update-rich",
+        AclUpdate::from_parts(
+            w.update2.acl().clone(),
+            vec![add2[0].clone(), add2[0].clone()],
+            vec![],
+        )
+        .to_bytes(),
+    );
+    let some_id = add2[0].id;
+    d.add(
+        "deletes-twice-acl-update",
+        AclUpdate::from_parts(
+            w.update.acl().clone(),
+            vec![genuine.clone()],
+            vec![some_id; 2],
+        )
+        .to_bytes(),
+    );
+    // An owner-signed first version whose medical section jumps to epoch 2, with its keys
+    // and proofs (`World::jumped`): refused with `BadSuccession`.
+    d.add("owner-signed-epoch-jump-acl-update", w.jumped.to_bytes());
+    // The first fixture update in the version-1 format (no key-set commitment, no proofs):
+    // refused as an unknown version.
+    d.add(
+        "v1-acl-update",
+        include_bytes!("v1/acl-update.bin").to_vec(),
+    );
     for (bad, point) in bad_g2() {
         d.add(
             &format!("{bad}-rekey-acl-update"),
@@ -890,6 +1090,61 @@ fn decode_srs(scenarios: &[(&str, Vec<u8>)]) -> Dir {
         "next-request-0-state-requests",
         splice(&full, next_at, &[0; 8]),
     );
+    // The stored keys no longer what the owner's ACL commits to: a key row lost, two key
+    // values swapped, a key row for an ungranted reader inserted (SPEC §7, §8).
+    let acl = srs.acl(w.records[0]).expect("ACL").acl_unverified();
+    let ids = implied_key_ids(acl, 64).expect("few keys");
+    assert!(ids.len() >= 2 && srs.stored_keys() == ids.len());
+    let id_bytes = |id: &sesphr::phr::ReKeyId| {
+        [
+            &id.record.as_bytes()[..],
+            &id.section.as_bytes()[..],
+            &id.epoch.0.to_be_bytes()[..],
+            &id.reader.as_bytes()[..],
+        ]
+        .concat()
+    };
+    let at = |id| {
+        full.windows(68)
+            .position(|x| x == id_bytes(id).as_slice())
+            .expect("a stored key id")
+    };
+    const ROW: usize = 68 + 98;
+    let (first, second, last) = (at(&ids[0]), at(&ids[1]), at(&ids[ids.len() - 1]));
+    assert!(second == first + ROW && last == first + (ids.len() - 1) * ROW);
+    let count = u32::try_from(ids.len()).expect("count");
+    d.add(
+        "lost-key-state-requests",
+        [
+            &full[..first - 4],
+            &(count - 1).to_be_bytes()[..],
+            &full[first + ROW..],
+        ]
+        .concat(),
+    );
+    let mut swapped = full.clone();
+    swapped[first + 68..first + ROW].copy_from_slice(&full[second + 68..second + ROW]);
+    swapped[second + 68..second + ROW].copy_from_slice(&full[first + 68..first + ROW]);
+    d.add("swapped-key-values-state-requests", swapped);
+    let mut extra = full[last..last + ROW].to_vec();
+    extra[67] = extra[67].wrapping_add(1);
+    assert!(extra[67] != 0, "the inserted id sorts after the last one");
+    d.add(
+        "inserted-key-state-requests",
+        [
+            &full[..first - 4],
+            &(count + 1).to_be_bytes()[..],
+            &full[first..last + ROW],
+            &extra[..],
+            &full[last + ROW..],
+        ]
+        .concat(),
+    );
+    // The previous format (version 1) of this state: refused as an unknown version.
+    d.add(
+        "v1-state-requests",
+        include_bytes!("v1/state-requests.bin").to_vec(),
+    );
     for (name, ops) in scenarios {
         let run = srs_ops_run(ops);
         let last = run.states.last().expect("a state").clone();
@@ -1042,6 +1297,60 @@ const REVOKE_READ: u8 = 3;
 const GRANT_WRITE: u8 = 4;
 const ROTATE: u8 = 6;
 
+/// The length of the update that grants the doctor read again (history none) after a
+/// revocation, in a record made like `srs_scenarios`' `create` (medical: the hospital writes,
+/// the doctor reads): one key to add, with a one-leaf proof, nothing to delete.
+fn regrant_update_len() -> usize {
+    let w = world();
+    let owner = w.owner();
+    let mut rng = logic::rng(5);
+    let medical = w.sections[0][0];
+    let (hospital, doctor) = (w.keys[HOSPITAL].bundle(), w.keys[DOCTOR].bundle());
+    let u1 = owner
+        .create_record(
+            w.records[0],
+            FAR,
+            &[
+                Change::AddSection { section: medical },
+                Change::GrantWrite {
+                    section: medical,
+                    writer: hospital,
+                },
+                Change::GrantRead {
+                    section: medical,
+                    reader: doctor,
+                    history: History::None,
+                },
+            ],
+            &mut rng,
+        )
+        .expect("create");
+    let next = |u: &AclUpdate, change: Change, rng: &mut rand_chacha::ChaCha20Rng| {
+        let acl = u.acl().verify(&owner.verifying_key()).expect("verifies");
+        owner.update(&acl, FAR, &[change], rng).expect("update")
+    };
+    let u2 = next(
+        &u1,
+        Change::RevokeRead {
+            section: medical,
+            reader: doctor.fingerprint(),
+        },
+        &mut rng,
+    );
+    let u3 = next(
+        &u2,
+        Change::GrantRead {
+            section: medical,
+            reader: doctor,
+            history: History::None,
+        },
+        &mut rng,
+    );
+    assert!(u3.keys_to_add().len() == 1 && u3.keys_to_delete().is_empty());
+    assert!(u3.keys_to_add()[0].proof.path().is_empty());
+    u3.to_bytes().len()
+}
+
 fn srs_scenarios() -> Vec<(&'static str, Vec<u8>)> {
     let (a, h, dr, ph) = (
         OWNER_A as u8,
@@ -1160,6 +1469,61 @@ fn srs_scenarios() -> Vec<(&'static str, Vec<u8>)> {
         .op(OP_UPDATE, &[a, 0, 0, 255, 0, ROTATE, 0, 0])
         .op(OP_SEAL, &[h, 0, 0, 4])
         .op(OP_REENCRYPT, &[dr, 1, 0]);
+    // A section removed, added back in a later version and granted with all history to a
+    // new reader (the hospital): the entry written before the removal stays out of reach,
+    // for the doctor who read it before too; a new entry is served.
+    let readd = create(writer_and_reader(7), 200)
+        .op(OP_SEAL, &[h, 0, 0, 10])
+        .op(OP_REENCRYPT, &[dr, 0, 0])
+        .op(OP_READD, &[0, 0, h, 200])
+        .op(OP_REENCRYPT, &[h, 0, 0])
+        .op(OP_REENCRYPT, &[dr, 0, 0])
+        .op(OP_UPDATE, &[a, 0, 0, 200, 0, GRANT_WRITE, 0, h])
+        .op(OP_SEAL, &[h, 0, 0, 11])
+        .op(OP_REENCRYPT, &[h, 1, 0]);
+    // The doctor revoked, then granted again with a key value substituted by the one from
+    // the first update (alone, then with its proof): refused. The owner's update of the
+    // second substitution (built, not applied) bit-flipped in its key value (negated: a
+    // valid point), its proof's index and its key-set root: refused. The owner's own
+    // update passes.
+    let regrant_len = regrant_update_len();
+    let at = |pos: usize| [(pos >> 8) as u8, pos as u8];
+    let (rekey_sign, proof_index) = (at(regrant_len - 4 - 9 - 98 + 2), at(regrant_len - 4 - 2));
+    let root = at(2 + 4 + 2 + 4 + ACL_ROOT_AT + 5);
+    let substitute = create(writer_and_reader(8), 200)
+        .op(OP_UPDATE, &[a, 0, 0, 200, 0, REVOKE_READ, 0, dr])
+        .op(OP_SUBSTITUTE, &[0, 0, dr, 0, 0, 0, 0, 200])
+        .op(OP_SUBSTITUTE, &[0, 0, dr, 0, 0, 1, 0, 200])
+        .op(OP_TAMPER, &[a, rekey_sign[0], rekey_sign[1], 5])
+        .op(OP_TAMPER, &[a, proof_index[0], proof_index[1], 0])
+        .op(OP_TAMPER, &[a, root[0], root[1], 0])
+        .op(OP_UPDATE, &[a, 0, 0, 200, 0, GRANT_READ, 0, dr, 0, 0])
+        .op(OP_SEAL, &[h, 0, 0, 6])
+        .op(OP_REENCRYPT, &[dr, 0, 0]);
+    // Owner-signed epoch jumps of 2 and to u32::MAX (refused), a hand-signed rotation
+    // (accepted, and its keys serve the doctor).
+    let jump = create(writer_and_reader(9), 200)
+        .op(OP_JUMP, &[0, 0, 1, 200])
+        .op(OP_JUMP, &[0, 0, 3, 200])
+        .op(OP_JUMP, &[0, 0, 0, 200])
+        .op(OP_SEAL, &[h, 0, 0, 5])
+        .op(OP_REENCRYPT, &[dr, 0, 0]);
+    // A request filed, the clock set back: withdrawing, rejecting and approving it fail
+    // (ClockWentBackwards); with the clock forward again it is approved as asked.
+    let clock = Ops::new(10)
+        .register(OWNER_A, Role::Patient)
+        .register(DOCTOR, Role::Doctor)
+        .activate(OWNER_A)
+        .activate(DOCTOR)
+        .op(OP_UPDATE, &[a, 0, 0, 200, 0, ADD_SECTION, 0, 0])
+        .op(OP_TIME, &[10])
+        .op(OP_REQUEST, &[dr, 0, 1, 0b001])
+        .op(OP_CLOCK_BACK, &[5])
+        .op(OP_WITHDRAW, &[dr, 0])
+        .op(OP_REJECT, &[a, 0])
+        .op(OP_APPROVE, &[a, 0, 1, 200])
+        .op(OP_TIME, &[5])
+        .op(OP_APPROVE, &[a, 0, 1, 200]);
     vec![
         ("flow", flow.0),
         ("requests", requests.0),
@@ -1167,6 +1531,10 @@ fn srs_scenarios() -> Vec<(&'static str, Vec<u8>)> {
         ("login", login.0),
         ("claim", claim.0),
         ("expiry", expiry.0),
+        ("readd", readd.0),
+        ("substitute", substitute.0),
+        ("jump", jump.0),
+        ("clock", clock.0),
     ]
 }
 
@@ -1193,6 +1561,7 @@ pub fn generate(root: &Path) {
     for (name, ops) in &scenarios {
         let run = srs_ops_run(ops);
         let s = &run.successes;
+        let no = &run.refusals;
         let ok = match *name {
             "flow" => s[usize::from(OP_REENCRYPT)] == 1 && s[usize::from(OP_UPDATE)] == 1,
             "claim" => s[usize::from(OP_UPDATE)] == 2,
@@ -1206,9 +1575,34 @@ pub fn generate(root: &Path) {
             }
             "revoke" => s[usize::from(OP_REENCRYPT)] == 1 && s[usize::from(OP_UPDATE)] == 2,
             "login" => s[usize::from(OP_LOGIN)] == 2 && s[usize::from(OP_DEACTIVATE)] == 1,
+            "readd" => {
+                s[usize::from(OP_READD)] == 1
+                    && s[usize::from(OP_REENCRYPT)] == 2
+                    && no[usize::from(OP_REENCRYPT)] == 2
+            }
+            "substitute" => {
+                no[usize::from(OP_SUBSTITUTE)] == 2
+                    && no[usize::from(OP_TAMPER)] == 3
+                    && s[usize::from(OP_UPDATE)] == 3
+                    && s[usize::from(OP_REENCRYPT)] == 1
+            }
+            "jump" => {
+                s[usize::from(OP_JUMP)] == 1
+                    && no[usize::from(OP_JUMP)] == 2
+                    && s[usize::from(OP_REENCRYPT)] == 1
+            }
+            "clock" => {
+                s[usize::from(OP_APPROVE)] == 1
+                    && no[usize::from(OP_APPROVE)] == 1
+                    && no[usize::from(OP_REJECT)] == 1
+                    && no[usize::from(OP_WITHDRAW)] == 1
+            }
             _ => true,
         };
-        assert!(ok, "srs_ops scenario {name} did not go as planned: {s:?}");
+        assert!(
+            ok,
+            "srs_ops scenario {name} did not go as planned: successes {s:?}, refusals {no:?}"
+        );
     }
     decode_keys().write(root, "decode_keys");
     decode_recapsule().write(root, "decode_recapsule");

@@ -1,0 +1,161 @@
+//! Stops: one signed ACL making the SRS allocate or loop in proportion to a number inside
+//! it (an epoch of `u32::MAX` with a reader from epoch 0 used to make the SRS enumerate
+//! ~4·10⁹ keys). The heap is measured with dhat around each `apply_update`: the bytes it
+//! allocates are bounded by the size of the update and of the stored ACL, whatever the
+//! epochs say. One test in this binary, so no other test's allocations are counted.
+
+mod common;
+
+use std::cell::RefCell;
+
+use proptest::prelude::*;
+use sesphr::phr::{
+    AclProblem, AclUpdate, Change, History, KeyBundle, MasterSecret, Owner, PrincipalId,
+    PrincipalKeys, Refusal, Role, SectionName, SignedAcl, Srs, Timestamp,
+};
+use sesphr::pre::SectionPublicKey;
+use sesphr::sign::{Purpose, Signature};
+use sesphr::Error;
+use sha2::Digest;
+
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+
+const NOW: Timestamp = Timestamp(100);
+const UNTIL: Timestamp = Timestamp(10_000);
+const OWNER: PrincipalId = PrincipalId::new([1; 16]);
+
+/// Byte offsets in an ACL encoding with one section and one reader (`docs/encoding.md`).
+const SIZE_AT: usize = 2 + 16 + 8 + 8 + 32 + 32;
+const SECTION_AT: usize = SIZE_AT + 8 + KeyBundle::SIZE + 5 + 4;
+const EPOCH_AT: usize = SECTION_AT + 16;
+const FIRST_AT: usize = EPOCH_AT + 4;
+const FROM_AT: usize = FIRST_AT + 4 + SectionPublicKey::SIZE + 4 + KeyBundle::SIZE;
+
+/// The patient re-signs `acl` (a one-section, one-reader ACL) with hostile epochs.
+fn hostile(
+    owner: &Owner,
+    acl: &[u8],
+    epoch: u32,
+    first: u32,
+    from: u32,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> AclUpdate {
+    let mut acl = acl.to_vec();
+    acl[EPOCH_AT..EPOCH_AT + 4].copy_from_slice(&epoch.to_be_bytes());
+    acl[FIRST_AT..FIRST_AT + 4].copy_from_slice(&first.to_be_bytes());
+    acl[FROM_AT..FROM_AT + 4].copy_from_slice(&from.to_be_bytes());
+    let keys = u64::from(epoch - from) + 1;
+    acl[SIZE_AT..SIZE_AT + 8].copy_from_slice(&keys.to_be_bytes());
+    let digest: [u8; 32] = sha2::Sha256::digest(&acl).into();
+    let sig = owner
+        .keys()
+        .signing_key()
+        .sign(Purpose::Acl, &[&digest], rng)
+        .unwrap();
+    let mut signed = vec![0x16, 2];
+    signed.extend_from_slice(&(acl.len() as u32).to_be_bytes());
+    signed.extend_from_slice(&acl);
+    signed.extend_from_slice(&sig.to_bytes());
+    assert_eq!(sig.to_bytes().len(), Signature::SIZE);
+    AclUpdate::from_parts(SignedAcl::from_bytes(&signed).unwrap(), vec![], vec![])
+}
+
+/// Bytes allocated while running `f`.
+fn allocated<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let before = dhat::HeapStats::get().total_bytes;
+    let out = f();
+    (out, dhat::HeapStats::get().total_bytes - before)
+}
+
+#[test]
+fn hostile_epochs_cost_bounded_work() {
+    let _profiler = dhat::Profiler::builder().testing().build();
+    let mut rng = common::rng(70);
+    let admin = PrincipalKeys::random(&mut rng);
+    let mut srs = Srs::new(
+        PrincipalId::new([0; 16]),
+        admin.bundle(),
+        &admin.prove_possession(&mut rng).unwrap(),
+    )
+    .unwrap();
+    let owner = Owner::from_master(MasterSecret::from_raw([70; 32])).unwrap();
+    let doctor = PrincipalKeys::random(&mut rng);
+    srs.register(
+        OWNER,
+        Role::Patient,
+        owner.keys().bundle(),
+        &owner.keys().prove_possession(&mut rng).unwrap(),
+    )
+    .unwrap();
+    srs.activate(PrincipalId::new([0; 16]), OWNER).unwrap();
+    let section = owner.section_id(&SectionName::new("medical").unwrap());
+    let changes = [
+        Change::AddSection { section },
+        Change::GrantRead {
+            section,
+            reader: doctor.bundle(),
+            history: History::None,
+        },
+    ];
+    let first = owner
+        .create_record(owner.record_id("a").unwrap(), UNTIL, &changes, &mut rng)
+        .unwrap();
+    let first_acl = first.acl().acl_unverified().to_bytes().unwrap();
+
+    // The attack as reported: a record's first ACL with epoch u32::MAX and a reader from 0.
+    let attack = hostile(&owner, &first_acl, u32::MAX, 0, 0, &mut rng);
+    let bound = 64 * 1024 + 16 * attack.to_bytes().len() as u64;
+    let (r, bytes) = allocated(|| srs.apply_update(OWNER, &attack, NOW));
+    assert!(
+        matches!(r, Err(Error::AclRejected(AclProblem::BadSuccession { .. }))),
+        "{r:?}"
+    );
+    assert!(bytes < bound, "{bytes} bytes allocated (bound {bound})");
+
+    // The same against a record the SRS holds, for every shape of hostile epochs.
+    srs.apply_update(OWNER, &first, NOW).unwrap();
+    let current = first.acl().verify(&owner.verifying_key()).unwrap();
+    let second = owner
+        .update(&current, UNTIL, &[Change::Rotate { section }], &mut rng)
+        .unwrap();
+    let second_acl = second.acl().acl_unverified().to_bytes().unwrap();
+    let stored = srs.to_bytes().unwrap().len() as u64;
+    let (srs_cell, rng_cell) = (RefCell::new(srs), RefCell::new(rng));
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
+    let strategy = (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(a, b, c)| {
+        let mut v = [a, b, c];
+        v.sort_unstable();
+        // first ≤ from ≤ epoch, some small, some huge.
+        (v[2], v[0], v[1])
+    });
+    runner
+        .run(&strategy, |(epoch, first, from)| {
+            for (epoch, first, from) in [(epoch, first, from), (epoch % 4, 0, 0)] {
+                let u = hostile(
+                    &owner,
+                    &second_acl,
+                    epoch,
+                    first,
+                    from,
+                    &mut *rng_cell.borrow_mut(),
+                );
+                let bound = 64 * 1024 + 16 * (u.to_bytes().len() as u64 + stored);
+                let (r, bytes) = allocated(|| srs_cell.borrow_mut().apply_update(OWNER, &u, NOW));
+                prop_assert!(
+                    matches!(
+                        r,
+                        Err(Error::AclRejected(AclProblem::BadSuccession { .. }))
+                            | Err(Error::NotAuthorized(Refusal::KeyMaterialMismatch))
+                    ),
+                    "epoch {epoch}, first {first}, from {from}: {r:?}"
+                );
+                prop_assert!(bytes < bound, "{bytes} bytes allocated (bound {bound})");
+            }
+            Ok(())
+        })
+        .unwrap();
+    // The genuine next version still applies.
+    let mut srs = srs_cell.into_inner();
+    srs.apply_update(OWNER, &second, NOW).unwrap();
+}
