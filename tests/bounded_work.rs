@@ -112,6 +112,7 @@ fn hostile_epochs_cost_bounded_work() {
         "{r:?}"
     );
     assert!(bytes < bound, "{bytes} bytes allocated (bound {bound})");
+    eprintln!("u32::MAX epoch attack: {bytes} bytes allocated, refused: {r:?}");
 
     // The same against a record the SRS holds, for every shape of hostile epochs.
     srs.apply_update(OWNER, &first, NOW).unwrap();
