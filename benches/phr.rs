@@ -4,21 +4,25 @@
 //! Run: `cargo bench --bench phr` (add `--features rayon` for parallel body segments).
 //! Slow rows use flat sampling with few samples so the whole run stays short.
 
+use std::cell::RefCell;
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{
-    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+    criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sesphr::dem::{open_body, seal_body, DataKey, NoncePrefix};
 use sesphr::phr::{
-    Change, History, Owner, PrincipalId, PrincipalKeys, Role, SealedEntry, SectionId, SectionName,
-    Srs, Timestamp, VerifiedAcl,
+    Change, History, Limits, Owner, PrincipalId, PrincipalKeys, RecordId, Role, SealedEntry,
+    SectionId, SectionName, Timestamp, VerifiedAcl,
 };
-use sesphr::pre::{encapsulate, ReKey, ReaderSecretKey, SectionSecretKey};
-use sesphr::sign::Purpose;
+use sesphr::pre::{encapsulate, ReCapsule, ReKey, ReaderSecretKey, SectionSecretKey};
+use sesphr::sign::{Purpose, SigningKey};
+use sesphr::srs::{
+    Accepted, Client, MemoryStore, Operation, Response, SignedOperation, Srs, SrsConfig,
+};
 
 const NOW: Timestamp = Timestamp(1_700_000_000);
 const UNTIL: Timestamp = Timestamp(1_800_000_000);
@@ -56,13 +60,15 @@ fn id(n: usize) -> PrincipalId {
     PrincipalId::new(b)
 }
 
-/// An SRS with an owner, a hospital (writer of `medical`) and `READERS` readers of `medical`,
-/// and a record with `medical` plus `SECTIONS` empty sections.
+/// An SRS (over a `MemoryStore`) with an owner, a hospital (writer of `medical`) and
+/// `READERS` readers of `medical`, and a record with `medical` plus `SECTIONS` empty
+/// sections. Every operation is signed by whoever acts.
 struct World {
-    srs: Srs,
+    srs: RefCell<Srs<MemoryStore>>,
     owner: Owner,
     hospital: PrincipalKeys,
     readers: Vec<(PrincipalId, PrincipalKeys)>,
+    record: RecordId,
     medical: SectionId,
     sections: Vec<SectionId>,
     acl: VerifiedAcl,
@@ -71,26 +77,37 @@ struct World {
 impl World {
     fn new() -> Self {
         let mut rng = rng(10);
-        let admin = PrincipalKeys::random(&mut rng);
-        let admin_id = id(0);
+        // One section more than the default limit allows: `medical` plus the 64 of the
+        // grant rows.
+        let config = SrsConfig {
+            limits: Limits {
+                sections_per_record: 1 + SECTIONS,
+                ..Limits::default()
+            },
+            ..SrsConfig::default()
+        };
         let mut srs = Srs::new(
-            admin_id,
-            admin.bundle(),
-            &admin.prove_possession(&mut rng).unwrap(),
-        )
-        .unwrap();
+            MemoryStore::new(),
+            SigningKey::random(&mut rng),
+            "bench",
+            config,
+        );
+        let admin = PrincipalKeys::random(&mut rng);
+        let admin_c = Client::new(&admin, id(0), srs.id());
+        srs.bootstrap(&admin_c.register(Role::Admin, NOW, &mut rng).unwrap(), NOW)
+            .unwrap();
         let owner = Owner::random(&mut rng);
         let hospital = PrincipalKeys::random(&mut rng);
-        let mut register = |srs: &mut Srs, n: usize, role: Role, keys: &PrincipalKeys| {
-            srs.register(
-                id(n),
-                role,
-                keys.bundle(),
-                &keys.prove_possession(&mut rng).unwrap(),
-            )
-            .unwrap();
-            srs.activate(admin_id, id(n)).unwrap();
-        };
+        let mut register =
+            |srs: &mut Srs<MemoryStore>, n: usize, role: Role, keys: &PrincipalKeys| {
+                let c = Client::new(keys, id(n), srs.id());
+                let op = c.register(role, NOW, &mut rng).unwrap();
+                srs.execute(&op, NOW, &mut rng).unwrap();
+                let op = admin_c
+                    .sign(Operation::Activate { target: id(n) }, NOW, &mut rng)
+                    .unwrap();
+                srs.execute(&op, NOW, &mut rng).unwrap();
+            };
         register(&mut srs, 1, Role::Patient, owner.keys());
         register(&mut srs, 2, Role::Hospital, &hospital);
         let readers: Vec<(PrincipalId, PrincipalKeys)> = (0..READERS)
@@ -128,13 +145,17 @@ impl World {
         let update = owner
             .create_record(record, UNTIL, &changes, &mut rng)
             .unwrap();
-        srs.apply_update(id(1), &update, NOW).unwrap();
+        let op = Client::new(owner.keys(), id(1), srs.id())
+            .sign(Operation::ApplyUpdate(update.clone()), NOW, &mut rng)
+            .unwrap();
+        srs.execute(&op, NOW, &mut rng).unwrap();
         let acl = update.acl().verify(&owner.verifying_key()).unwrap();
         World {
-            srs,
+            srs: RefCell::new(srs),
             owner,
             hospital,
             readers,
+            record,
             medical,
             sections,
             acl,
@@ -146,6 +167,44 @@ impl World {
         self.hospital
             .seal_entry(&self.acl, self.medical, &pt, NOW, rng)
             .unwrap()
+    }
+
+    fn execute(&self, op: &SignedOperation, rng: &mut ChaCha20Rng) -> Response {
+        self.srs.borrow_mut().execute(op, NOW, rng).unwrap()
+    }
+
+    /// The hospital submits `entry` to the write gate; the receipt, verified.
+    fn submit(&self, entry: &SealedEntry, rng: &mut ChaCha20Rng) -> Accepted {
+        let srs_id = self.srs.borrow().id();
+        let op = Client::new(&self.hospital, id(2), srs_id)
+            .sign(entry.submission(), NOW, rng)
+            .unwrap();
+        let Response::Accepted(receipt) = self.execute(&op, rng) else {
+            panic!("not accepted")
+        };
+        receipt
+            .verify(&self.srs.borrow().verifying_key(), entry.header())
+            .unwrap()
+    }
+
+    /// Reader `r`'s signed request for the re-encryption of `entry`.
+    fn ask(&self, r: usize, entry: &SealedEntry, rng: &mut ChaCha20Rng) -> SignedOperation {
+        let (reader_id, keys) = &self.readers[r];
+        let op = Operation::Reencrypt {
+            record: self.record,
+            entries: vec![entry.header().entry()],
+        };
+        Client::new(keys, *reader_id, self.srs.borrow().id())
+            .sign(op, NOW, rng)
+            .unwrap()
+    }
+
+    /// The SRS serves a signed re-encryption request of one entry.
+    fn reencrypt(&self, ask: &SignedOperation, rng: &mut ChaCha20Rng) -> ReCapsule {
+        let Response::Reencrypted(items) = self.execute(ask, rng) else {
+            panic!("not a re-encryption")
+        };
+        items.into_iter().next().unwrap().unwrap().recapsule
     }
 }
 
@@ -159,7 +218,7 @@ fn slow(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>)
 fn phr(c: &mut Criterion) {
     let w = World::new();
     let mut rng = rng(12);
-    let (doctor_id, doctor) = (w.readers[0].0, &w.readers[0].1);
+    let doctor = &w.readers[0].1;
 
     let mut g = c.benchmark_group("phr");
     g.warm_up_time(Duration::from_secs(1));
@@ -173,11 +232,12 @@ fn phr(c: &mut Criterion) {
         }
         let pt: Vec<u8> = (0..n).map(|i| (i * 31 % 251) as u8).collect();
         let entry = w.entry(n, &mut rng);
-        let rc = w
-            .srs
-            .reencrypt(doctor_id, entry.header(), entry.key_block(), NOW)
-            .unwrap();
-        assert_eq!(doctor.open_entry(&entry, &rc, &w.acl).unwrap(), pt);
+        let accepted = w.submit(&entry, &mut rng);
+        let rc = w.reencrypt(&w.ask(0, &entry, &mut rng), &mut rng);
+        assert_eq!(
+            doctor.open_entry(&entry, &accepted, &rc, &w.acl).unwrap(),
+            pt
+        );
         g.throughput(Throughput::Bytes(n as u64));
         g.bench_with_input(
             BenchmarkId::new(format!("seal_entry{}", suffix()), label),
@@ -195,10 +255,20 @@ fn phr(c: &mut Criterion) {
         g.bench_with_input(
             BenchmarkId::new(format!("open_entry (reader){}", suffix()), label),
             &entry,
-            |b, e| b.iter(|| black_box(doctor.open_entry(black_box(e), &rc, &w.acl).unwrap())),
+            |b, e| {
+                b.iter(|| {
+                    black_box(
+                        doctor
+                            .open_entry(black_box(e), &accepted, &rc, &w.acl)
+                            .unwrap(),
+                    )
+                })
+            },
         );
-        // Writer seals → SRS re-encrypts (ACL gate included) → reader opens (writer signature
-        // and every check included).
+        // Writer seals and submits (signed operation) → SRS write gate (checks, receipt) →
+        // reader asks (signed operation) → SRS re-encrypts (signature, replay, ACL, key
+        // commitment) → reader checks the receipt and opens (writer signature and every check
+        // included). Every signature on either side is in the loop.
         g.bench_with_input(
             BenchmarkId::new(format!("turnaround{}", suffix()), label),
             &pt,
@@ -208,11 +278,10 @@ fn phr(c: &mut Criterion) {
                         .hospital
                         .seal_entry(&w.acl, w.medical, pt, NOW, &mut rng)
                         .unwrap();
-                    let rc = w
-                        .srs
-                        .reencrypt(doctor_id, e.header(), e.key_block(), NOW)
-                        .unwrap();
-                    black_box(doctor.open_entry(&e, &rc, &w.acl).unwrap())
+                    let accepted = w.submit(&e, &mut rng);
+                    let ask = w.ask(0, &e, &mut rng);
+                    let rc = w.reencrypt(&ask, &mut rng);
+                    black_box(doctor.open_entry(&e, &accepted, &rc, &w.acl).unwrap())
                 })
             },
         );
@@ -322,21 +391,30 @@ fn phr(c: &mut Criterion) {
     }
 
     // ----- the SRS re-encrypting one entry for k readers -----------------------------------
+    // One signed operation per reader (signed in the untimed setup: the readers' cost, with
+    // fresh nonces); the SRS checks each and re-encrypts.
     let entry = w.entry(1024, &mut rng);
+    w.submit(&entry, &mut rng);
+    let mut ask_rng = self::rng(13);
     for k in [1usize, 10, 100] {
-        let ids: Vec<PrincipalId> = w.readers[..k].iter().map(|(id, _)| *id).collect();
         g.throughput(Throughput::Elements(k as u64));
         g.bench_with_input(
-            BenchmarkId::new("Srs::reencrypt_for_readers (k readers)", k),
-            &ids,
-            |b, ids| {
-                b.iter(|| {
-                    let out =
-                        w.srs
-                            .reencrypt_for_readers(ids, entry.header(), entry.key_block(), NOW);
-                    assert!(out.iter().all(Result::is_ok));
-                    black_box(out)
-                })
+            BenchmarkId::new("Srs::execute Reencrypt (k readers, one entry each)", k),
+            &k,
+            |b, &k| {
+                b.iter_batched(
+                    || {
+                        (0..k)
+                            .map(|r| w.ask(r, &entry, &mut ask_rng))
+                            .collect::<Vec<_>>()
+                    },
+                    |asks| {
+                        for ask in &asks {
+                            black_box(w.reencrypt(ask, &mut rng));
+                        }
+                    },
+                    BatchSize::SmallInput,
+                )
             },
         );
     }

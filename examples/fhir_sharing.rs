@@ -9,23 +9,30 @@
 //! project; it describes no real person. The bundle and every resource in it carry the HL7
 //! `HTEST` ("test health data") security label and a `SYNTHETIC — not a real patient` tag.
 //!
-//! What happens, with every value that crosses a boundary moved as bytes:
+//! What happens, with every value that crosses a boundary moved as bytes (signed operations
+//! and the SRS's answers included: they have canonical encodings, so any transport carries
+//! them unchanged):
 //!
-//! 1. The SRS starts with its administrator; the patient (owner), a hospital (writer), a
-//!    doctor, a pharmacist and an insurer make their own keys, register, and are activated.
+//! 1. The SRS starts over a store (here in memory) with its administrator; the patient
+//!    (owner), a hospital (writer), a doctor, a pharmacist and an insurer make their own keys,
+//!    register with a signed operation, and are activated by the admin's signed operation.
 //!    The owner compares each key's fingerprint, in its short form, with the one the
 //!    principal shows on its own device, never trusting the SRS registry alone.
 //! 2. The owner's [`ResourcePolicy`] maps FHIR resource types to section names; types it
 //!    does not list go to a section the owner chooses, never dropped. The names stay on the
 //!    owner's device: the hospital gets a routing table of opaque section ids.
 //! 3. The owner creates the record (one section per name, the hospital may write them all);
-//!    the hospital seals every resource of the bundle, verbatim, as one entry.
+//!    the hospital seals every resource of the bundle, verbatim, as one entry, and submits
+//!    each to the SRS's write gate, which answers with a signed receipt. Entries and
+//!    receipts go to the cloud.
 //! 4. The owner grants the doctor medical + prescription, the pharmacist prescription and the
 //!    insurer insurance, with history (the entries were written before the grants).
-//! 5. Each reader asks the SRS to re-encrypt every entry of the record; the SRS refuses the
-//!    sections the reader was not granted. The reader opens what it got and rebuilds a FHIR
+//! 5. Each reader asks the SRS, in one signed batch, to re-encrypt every entry of the record
+//!    by id; the SRS refuses, item by item, the sections the reader was not granted. The
+//!    reader checks each receipt against the SRS's key, opens what it got and rebuilds a FHIR
 //!    `Bundle` of only what it may see, which is parsed back with `serde_json`.
-//! 6. The owner opens every entry with its own section keys: nothing was dropped.
+//! 6. The owner opens every entry with its own section keys and the receipts: nothing was
+//!    dropped.
 //!
 //! `tests/fhir.rs` runs this same [`run`] and checks every role's resources exactly.
 
@@ -36,12 +43,16 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use sesphr::phr::{
     AclVerifier, AclVersion, Change, Fingerprint, History, KeyBundle, Owner, PrincipalId,
-    PrincipalKeys, RecordId, Role, SealedEntry, SectionId, SectionName, SignedAcl, Srs, Timestamp,
+    PrincipalKeys, RecordId, Role, SealedEntry, SectionId, SectionName, SignedAcl, Timestamp,
     VerifiedAcl,
 };
 use sesphr::pre::ReCapsule;
 use sesphr::rand_core::{CryptoRng, RngCore};
-use sesphr::sign::VerifyingKey;
+use sesphr::sign::{SigningKey, VerifyingKey};
+use sesphr::srs::{
+    Client, MemoryStore, Operation, Receipt, Refusal, Response, SignedOperation, Srs, SrsConfig,
+    SrsId, MAX_BATCH,
+};
 
 /// The errors of this integration: the crate's own, JSON, and FHIR shape problems.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -67,32 +78,21 @@ pub struct ResourcePolicy {
 impl ResourcePolicy {
     /// The original system's four sections; unlisted types go to `medical`.
     pub fn standard() -> Self {
-        let table: [(&str, &[&str]); 4] = [
-            ("personal", &["Patient", "RelatedPerson"]),
-            ("insurance", &["Coverage", "Claim", "ExplanationOfBenefit"]),
+        let table = [
+            ("personal", "Patient RelatedPerson"),
+            ("insurance", "Coverage Claim ExplanationOfBenefit"),
             (
                 "medical",
-                &[
-                    "Condition",
-                    "Observation",
-                    "Procedure",
-                    "DiagnosticReport",
-                    "AllergyIntolerance",
-                    "ImagingStudy",
-                ],
+                "Condition Observation Procedure DiagnosticReport AllergyIntolerance ImagingStudy",
             ),
             (
                 "prescription",
-                &[
-                    "MedicationRequest",
-                    "MedicationStatement",
-                    "MedicationDispense",
-                ],
+                "MedicationRequest MedicationStatement MedicationDispense",
             ),
         ];
         let by_type = table
             .iter()
-            .flat_map(|(section, types)| types.iter().map(|t| (t.to_string(), section.to_string())))
+            .flat_map(|(section, types)| types.split(' ').map(|t| (t.into(), section.to_string())))
             .collect();
         Self {
             by_type,
@@ -245,8 +245,8 @@ pub struct Refused {
     pub entry: usize,
     /// The entry's (opaque) section.
     pub section: SectionId,
-    /// The SRS's refusal.
-    pub error: sesphr::Error,
+    /// The SRS's refusal of that item of the batch.
+    pub refusal: Refusal,
 }
 
 /// What one principal could see.
@@ -260,6 +260,9 @@ pub struct View {
     pub received: Vec<Received>,
     /// What the SRS refused, in entry order.
     pub refused: Vec<Refused>,
+    /// Bytes of the signed re-encryption batches sent and of the SRS's answers (0 for the
+    /// owner, who asks the SRS nothing).
+    pub batch_bytes: (usize, usize),
     /// The FHIR `Bundle` it rebuilt, serialized and parsed back.
     pub bundle: Value,
     /// The size of that bundle's JSON text.
@@ -299,19 +302,15 @@ struct Principal {
 }
 
 impl Principal {
-    /// Makes keys, registers with a proof of possession, and has the admin activate it.
-    fn enrol<R: RngCore + CryptoRng + ?Sized>(
-        name: &'static str,
-        role: Role,
-        srs: &mut Srs,
-        admin: PrincipalId,
-        rng: &mut R,
-    ) -> Result<Self, BoxError> {
+    fn new<R: RngCore + CryptoRng + ?Sized>(name: &'static str, rng: &mut R) -> Self {
         let keys = PrincipalKeys::random(rng);
         let id = PrincipalId::random(rng);
-        srs.register(id, role, keys.bundle(), &keys.prove_possession(rng)?)?;
-        srs.activate(admin, id)?;
-        Ok(Self { name, id, keys })
+        Self { name, id, keys }
+    }
+
+    /// Signs this principal's operations for the SRS `srs`.
+    fn client(&self, srs: SrsId) -> Client<'_> {
+        Client::new(&self.keys, self.id, srs)
     }
 
     /// What the principal shows on its own device (its screen, a QR code, read aloud).
@@ -320,48 +319,101 @@ impl Principal {
     }
 }
 
-/// A principal's keys as the SRS registry serves them, accepted only if their fingerprint
-/// equals `shown`, the one the principal showed out of band: the registry is not trusted for
-/// key authenticity.
-fn checked_bundle(
-    srs: &Srs,
-    id: PrincipalId,
-    name: &str,
-    shown: Fingerprint,
-) -> Result<KeyBundle, BoxError> {
-    let claimed = srs
-        .principal(id)
-        .ok_or_else(|| format!("{name} is not registered"))?
-        .bundle;
-    if claimed.fingerprint() != shown {
-        return Err(format!(
-            "{name}: the SRS serves key {}, but {name} shows {}",
-            claimed.fingerprint().short(),
-            shown.short()
-        )
-        .into());
-    }
-    Ok(claimed)
+/// The SRS as this integration reaches it: over a transport, so the signed operation and the
+/// answer cross as bytes.
+struct Service {
+    srs: Srs<MemoryStore>,
+    /// Bytes sent and received so far.
+    wire: (usize, usize),
 }
 
-/// The cloud store: opaque bytes only. It keeps every signed ACL version, because an entry
-/// names the version its writer relied on and readers check the writer against that one.
+impl Service {
+    /// `who` signs `op` at `now`; the SRS runs it (its clock reads `now` too).
+    fn call<R: RngCore + CryptoRng + ?Sized>(
+        &mut self,
+        who: &Client<'_>,
+        op: Operation,
+        now: Timestamp,
+        rng: &mut R,
+    ) -> Result<Response, BoxError> {
+        let request = who.sign(op, now, rng)?.to_bytes();
+        let signed = SignedOperation::from_bytes(&request)?;
+        let answer = self.srs.execute(&signed, now, rng)?.to_bytes();
+        self.wire.0 += request.len();
+        self.wire.1 += answer.len();
+        Ok(Response::from_bytes(&answer)?)
+    }
+
+    /// Registers `who` with `role` (signed by the key being registered) and has `admin`
+    /// activate it.
+    fn enrol<R: RngCore + CryptoRng + ?Sized>(
+        &mut self,
+        admin: &Client<'_>,
+        who: &Client<'_>,
+        role: Role,
+        now: Timestamp,
+        rng: &mut R,
+    ) -> Result<(), BoxError> {
+        let bundle = who.keys().bundle();
+        self.call(who, Operation::Register { role, bundle }, now, rng)?;
+        let target = who.id();
+        self.call(admin, Operation::Activate { target }, now, rng)?;
+        Ok(())
+    }
+
+    /// A principal's keys as the SRS registry serves them, accepted only if their
+    /// fingerprint equals `shown`, the one the principal showed out of band: the registry is
+    /// not trusted for key authenticity.
+    fn checked_bundle(
+        &self,
+        id: PrincipalId,
+        name: &str,
+        shown: Fingerprint,
+    ) -> Result<KeyBundle, BoxError> {
+        let claimed = self
+            .srs
+            .principal(id)?
+            .ok_or_else(|| format!("{name} is not registered"))?
+            .bundle;
+        if claimed.fingerprint() != shown {
+            return Err(format!(
+                "{name}: the SRS serves key {}, but {name} shows {}",
+                claimed.fingerprint().short(),
+                shown.short()
+            )
+            .into());
+        }
+        Ok(claimed)
+    }
+
+    /// The ACL version `version` of `record`, as the SRS keeps every version (an entry names
+    /// the one its writer relied on), checked against the owner's key (which the caller
+    /// authenticated out of band).
+    fn acl(
+        &self,
+        record: RecordId,
+        version: AclVersion,
+        owner: &VerifyingKey,
+    ) -> Result<VerifiedAcl, BoxError> {
+        let signed = self
+            .srs
+            .acl_version(record, version)?
+            .ok_or_else(|| format!("the SRS has no ACL version {}", version.0))?;
+        Ok(SignedAcl::from_bytes(&signed.to_bytes())?.verify(owner)?)
+    }
+}
+
+/// The cloud: opaque bytes only. Each entry is stored with the SRS's receipt for it.
 #[derive(Default)]
 struct Cloud {
-    acls: BTreeMap<AclVersion, Vec<u8>>,
-    entries: Vec<Vec<u8>>,
+    entries: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
-impl Cloud {
-    /// The ACL version `version` of the record, checked against the owner's key (which the
-    /// caller authenticated out of band).
-    fn acl(&self, version: AclVersion, owner: &VerifyingKey) -> Result<VerifiedAcl, BoxError> {
-        let bytes = self
-            .acls
-            .get(&version)
-            .ok_or_else(|| format!("ACL version {} is not in the store", version.0))?;
-        Ok(SignedAcl::from_bytes(bytes)?.verify(owner)?)
-    }
+/// What readers and the owner trust, configured out of band: the owner's key (for ACLs) and
+/// the SRS's key (for receipts).
+struct Trust {
+    owner: VerifyingKey,
+    srs: VerifyingKey,
 }
 
 /// Runs the whole flow on `bundle_json` with the owner's `policy`.
@@ -376,35 +428,48 @@ pub fn run<R: RngCore + CryptoRng + ?Sized>(
     let resources = split_bundle(bundle_json)?;
     let mut cloud = Cloud::default();
 
-    // 1. The SRS and its administrator; everyone else registers and is activated.
-    let admin_id = PrincipalId::random(rng);
-    let admin = PrincipalKeys::random(rng);
-    let mut srs = Srs::new(admin_id, admin.bundle(), &admin.prove_possession(rng)?)?;
+    // 1. The SRS over its store, and its administrator; everyone else registers and is
+    //    activated, each by a signed operation.
+    let srs = Srs::new(
+        MemoryStore::new(),
+        SigningKey::random(rng),
+        "fhir-sharing",
+        SrsConfig::default(),
+    );
+    let srs_id = srs.id();
+    let mut service = Service { srs, wire: (0, 0) };
+    let admin = Principal::new("admin", rng);
+    let admin_c = admin.client(srs_id);
+    service
+        .srs
+        .bootstrap(&admin_c.register(Role::Admin, now, rng)?, now)?;
     let owner = Owner::random(rng);
-    let owner_id = PrincipalId::random(rng);
-    let owner_keys = owner.keys();
-    srs.register(
-        owner_id,
-        Role::Patient,
-        owner_keys.bundle(),
-        &owner_keys.prove_possession(rng)?,
-    )?;
-    srs.activate(admin_id, owner_id)?;
-    let hospital = Principal::enrol("hospital", Role::Hospital, &mut srs, admin_id, rng)?;
+    let owner_c = Client::new(owner.keys(), PrincipalId::random(rng), srs_id);
+    service.enrol(&admin_c, &owner_c, Role::Patient, now, rng)?;
+    let hospital = Principal::new("hospital", rng);
+    let hospital_c = hospital.client(srs_id);
+    service.enrol(&admin_c, &hospital_c, Role::Hospital, now, rng)?;
     let mut readers = Vec::with_capacity(READERS.len());
     for (name, role, sections) in READERS {
-        let reader = Principal::enrol(name, role, &mut srs, admin_id, rng)?;
+        let reader = Principal::new(name, rng);
+        service.enrol(&admin_c, &reader.client(srs_id), role, now, rng)?;
         readers.push((reader, sections));
     }
     let mut fingerprints = vec![
-        ("admin", admin.bundle().fingerprint()),
-        ("owner", owner_keys.bundle().fingerprint()),
+        (admin.name, admin.shown_fingerprint()),
+        ("owner", owner.keys().bundle().fingerprint()),
         (hospital.name, hospital.shown_fingerprint()),
     ];
     fingerprints.extend(readers.iter().map(|(p, _)| (p.name, p.shown_fingerprint())));
-    // Everyone who checks an ACL or an entry needs the owner's key, authenticated out of band.
-    let owner_fp = owner_keys.bundle().fingerprint();
-    let owner_key = *checked_bundle(&srs, owner_id, "owner", owner_fp)?.signing_key();
+    // Everyone who checks an ACL needs the owner's key, and everyone who opens an entry the
+    // SRS's receipt key, both authenticated out of band.
+    let owner_fp = owner.keys().bundle().fingerprint();
+    let trust = Trust {
+        owner: *service
+            .checked_bundle(owner_c.id(), "owner", owner_fp)?
+            .signing_key(),
+        srs: service.srs.verifying_key(),
+    };
 
     // 2. The owner's sections: names stay on its device, ids go on the wire. The hospital
     //    gets only the routing table of ids.
@@ -417,12 +482,8 @@ pub fn run<R: RngCore + CryptoRng + ?Sized>(
 
     // 3. The record, writable by the hospital (whose key the owner checked).
     let record: RecordId = owner.record_id("fhir")?;
-    let hospital_bundle = checked_bundle(
-        &srs,
-        hospital.id,
-        hospital.name,
-        hospital.shown_fingerprint(),
-    )?;
+    let hospital_bundle =
+        service.checked_bundle(hospital.id, hospital.name, hospital.shown_fingerprint())?;
     let mut changes = Vec::new();
     for id in sections.values() {
         changes.push(Change::AddSection { section: *id });
@@ -432,15 +493,17 @@ pub fn run<R: RngCore + CryptoRng + ?Sized>(
         });
     }
     let v1 = owner.create_record(record, until, &changes, rng)?;
-    srs.apply_update(owner_id, &v1, now)?;
-    cloud
-        .acls
-        .insert(v1.acl().acl_unverified().version(), v1.acl().to_bytes());
+    let current: VerifiedAcl = v1.acl().verify(&trust.owner)?;
+    service.call(&owner_c, Operation::ApplyUpdate(v1), now, rng)?;
 
     // The hospital accepts the newest ACL from the SRS (refusing rollbacks and expired
-    // versions) and seals each resource, verbatim, as one entry of its section.
-    let mut hospital_view = AclVerifier::new(record, owner_key);
-    let newest = srs.acl(record).ok_or("the SRS has no ACL for the record")?;
+    // versions), seals each resource, verbatim, as one entry of its section, and submits it
+    // to the write gate; the entry and its receipt go to the cloud.
+    let mut hospital_view = AclVerifier::new(record, trust.owner);
+    let newest = service
+        .srs
+        .acl(record)?
+        .ok_or("the SRS has no ACL for the record")?;
     let acl = hospital_view.accept(&SignedAcl::from_bytes(&newest.to_bytes())?, now)?;
     let mut sealed = Vec::with_capacity(resources.len());
     for resource in resources {
@@ -448,6 +511,11 @@ pub fn run<R: RngCore + CryptoRng + ?Sized>(
         let entry = hospital
             .keys
             .seal_entry(&acl, section, resource.json.as_bytes(), now, rng)?;
+        let Response::Accepted(receipt) =
+            service.call(&hospital_c, entry.submission(), now, rng)?
+        else {
+            return Err("the write gate answered without a receipt".into());
+        };
         let bytes = entry.to_bytes()?;
         let (name, by_fallback) = policy.section_for(&resource.resource_type);
         sealed.push(Sealed {
@@ -456,7 +524,7 @@ pub fn run<R: RngCore + CryptoRng + ?Sized>(
             entry_bytes: bytes.len(),
             resource,
         });
-        cloud.entries.push(bytes);
+        cloud.entries.push((bytes, receipt.to_bytes().to_vec()));
     }
 
     // 4. The owner grants each reader its sections, for the key it checked. `History::All`
@@ -464,7 +532,7 @@ pub fn run<R: RngCore + CryptoRng + ?Sized>(
     //    and the reader would see only what is written after the grant.
     let mut grants = Vec::new();
     for (reader, names) in &readers {
-        let bundle = checked_bundle(&srs, reader.id, reader.name, reader.shown_fingerprint())?;
+        let bundle = service.checked_bundle(reader.id, reader.name, reader.shown_fingerprint())?;
         for name in names.iter() {
             let section = *sections
                 .get(*name)
@@ -476,34 +544,31 @@ pub fn run<R: RngCore + CryptoRng + ?Sized>(
             });
         }
     }
-    let current: VerifiedAcl = v1.acl().verify(&owner_key)?;
     let v2 = owner.update(&current, until, &grants, rng)?;
-    srs.apply_update(owner_id, &v2, now)?;
-    cloud
-        .acls
-        .insert(v2.acl().acl_unverified().version(), v2.acl().to_bytes());
+    service.call(&owner_c, Operation::ApplyUpdate(v2), now, rng)?;
 
     // 5. Each reader asks the SRS to re-encrypt every entry of the record.
     let mut views = Vec::with_capacity(readers.len());
     for (reader, names) in &readers {
-        let (received, refused) = read_record(reader, &srs, &cloud, &owner_key, now)?;
+        let before = service.wire;
+        let (received, refused) =
+            read_record(reader, &mut service, &cloud, record, &trust, now, rng)?;
+        let batch_bytes = (service.wire.0 - before.0, service.wire.1 - before.1);
         let granted = names.iter().map(|s| s.to_string()).collect();
-        views.push(view(reader.name, granted, received, refused)?);
+        views.push(view(reader.name, granted, received, refused, batch_bytes)?);
     }
 
     // 6. The owner opens every entry with its own section keys: nothing was dropped.
     let mut all = Vec::with_capacity(cloud.entries.len());
-    for (i, bytes) in cloud.entries.iter().enumerate() {
+    for (i, (bytes, receipt)) in cloud.entries.iter().enumerate() {
         let entry = SealedEntry::from_bytes(bytes)?;
-        let acl = cloud.acl(entry.header().acl_version(), &owner_key)?;
-        all.push(received_resource(
-            i,
-            owner.open_entry(&entry, &acl)?,
-            bytes.len(),
-            0,
-        )?);
+        let accepted = Receipt::from_bytes(receipt)?.verify(&trust.srs, entry.header())?;
+        let acl = service.acl(record, entry.header().acl_version(), &trust.owner)?;
+        let json = owner.open_entry(&entry, &accepted, &acl)?;
+        all.push(received_resource(i, json, bytes.len(), 0)?);
     }
-    let owner_view = view("owner", sections.keys().cloned().collect(), all, Vec::new())?;
+    let names = sections.keys().cloned().collect();
+    let owner_view = view("owner", names, all, Vec::new(), (0, 0))?;
 
     Ok(Report {
         sealed,
@@ -514,34 +579,65 @@ pub fn run<R: RngCore + CryptoRng + ?Sized>(
     })
 }
 
-/// A reader's side: fetch each entry from the cloud, have the SRS re-encrypt its capsule,
-/// check the writer against the ACL version the entry names, decrypt. The SRS's refusals
-/// are collected; any other failure (a bad signature, a tampered entry) is an error.
-fn read_record(
+/// A reader's side: fetch the entries from the cloud, ask the SRS in signed batches (at most
+/// [`MAX_BATCH`] entries each) to re-encrypt them by id, and for each item the SRS answered:
+/// put the SRS's current key block on the entry, check the receipt against the SRS's key
+/// and the writer against the ACL version the entry names, decrypt. The SRS's per-entry
+/// refusals are collected; any other failure (a bad signature, a tampered entry or receipt,
+/// a whole batch refused) is an error.
+fn read_record<R: RngCore + CryptoRng + ?Sized>(
     reader: &Principal,
-    srs: &Srs,
+    service: &mut Service,
     cloud: &Cloud,
-    owner_key: &VerifyingKey,
+    record: RecordId,
+    trust: &Trust,
     now: Timestamp,
+    rng: &mut R,
 ) -> Result<(Vec<Received>, Vec<Refused>), BoxError> {
+    let client = reader.client(service.srs.id());
     let mut received = Vec::new();
     let mut refused = Vec::new();
-    for (i, bytes) in cloud.entries.iter().enumerate() {
-        let entry = SealedEntry::from_bytes(bytes)?;
-        match srs.reencrypt(reader.id, entry.header(), entry.key_block(), now) {
-            Ok(recapsule) => {
-                let wire = recapsule.to_bytes();
-                let recapsule = ReCapsule::from_bytes(&wire)?;
-                let acl = cloud.acl(entry.header().acl_version(), owner_key)?;
-                let json = reader.keys.open_entry(&entry, &recapsule, &acl)?;
-                received.push(received_resource(i, json, bytes.len(), wire.len())?);
-            }
-            Err(error @ sesphr::Error::NotAuthorized(_)) => refused.push(Refused {
-                entry: i,
-                section: entry.header().section(),
-                error,
-            }),
-            Err(other) => return Err(other.into()),
+    for (batch, stored) in cloud.entries.chunks(MAX_BATCH).enumerate() {
+        let entries = stored
+            .iter()
+            .map(|(bytes, _)| SealedEntry::from_bytes(bytes))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ids = entries.iter().map(|e| e.header().entry()).collect();
+        let op = Operation::Reencrypt {
+            record,
+            entries: ids,
+        };
+        let Response::Reencrypted(items) = service.call(&client, op, now, rng)? else {
+            return Err("the SRS answered a batch with something else".into());
+        };
+        if items.len() != entries.len() {
+            return Err("the SRS answered a batch with the wrong number of items".into());
+        }
+        let rows = entries.into_iter().zip(stored).zip(items);
+        for (j, ((entry, (bytes, receipt)), item)) in rows.enumerate() {
+            let i = batch * MAX_BATCH + j;
+            let item = match item {
+                Ok(item) if item.entry == entry.header().entry() => item,
+                Ok(_) => return Err(format!("entry {i}: the SRS answered for another").into()),
+                Err(refusal) => {
+                    let section = entry.header().section();
+                    refused.push(Refused {
+                        entry: i,
+                        section,
+                        refusal,
+                    });
+                    continue;
+                }
+            };
+            // The answer was decoded from bytes with every GT check (`Response::from_bytes`).
+            let recapsule_bytes = item.recapsule.to_bytes().len();
+            let entry = entry.with_key_block(item.key_block);
+            let accepted = Receipt::from_bytes(receipt)?.verify(&trust.srs, entry.header())?;
+            let acl = service.acl(record, entry.header().acl_version(), &trust.owner)?;
+            let json = reader
+                .keys
+                .open_entry(&entry, &accepted, &item.recapsule, &acl)?;
+            received.push(received_resource(i, json, bytes.len(), recapsule_bytes)?);
         }
     }
     Ok((received, refused))
@@ -573,6 +669,7 @@ fn view(
     granted: Vec<String>,
     received: Vec<Received>,
     refused: Vec<Refused>,
+    batch_bytes: (usize, usize),
 ) -> Result<View, BoxError> {
     let text = serde_json::to_string_pretty(&rebuild_bundle(&received)?)?;
     let bundle: Value = serde_json::from_str(&text)?;
@@ -582,6 +679,7 @@ fn view(
         granted,
         received,
         refused,
+        batch_bytes,
         bundle,
         bundle_json_bytes: text.len(),
     })
@@ -698,7 +796,9 @@ fn print_report(source: &str, synthetic: bool, report: &Report) {
         }
     }
 
-    println!("\nreaders (each asks the SRS to re-encrypt every entry of the record):");
+    println!(
+        "\nreaders (each asks the SRS, in one signed batch, to re-encrypt every entry of the record):"
+    );
     for v in &report.readers {
         let entry_bytes: usize = v.received.iter().map(|r| r.entry_bytes).sum();
         let recap_bytes: usize = v.received.iter().map(|r| r.recapsule_bytes).sum();
@@ -714,10 +814,14 @@ fn print_report(source: &str, synthetic: bool, report: &Report) {
             v.received.len(),
             ReCapsule::SIZE
         );
+        println!(
+            "          signed batch = {} B sent, the SRS's answer (key blocks and recapsules) = {} B",
+            v.batch_bytes.0, v.batch_bytes.1
+        );
         // Refusals grouped by reason, then by (the owner's name for) the section.
         let mut refused: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
         for r in &v.refused {
-            let by_section = refused.entry(r.error.to_string()).or_default();
+            let by_section = refused.entry(r.refusal.to_string()).or_default();
             *by_section
                 .entry(report.section_name(&r.section))
                 .or_default() += 1;
@@ -742,7 +846,7 @@ fn print_report(source: &str, synthetic: bool, report: &Report) {
 
     let o = &report.owner;
     println!(
-        "\nowner: opened all {} of {total} entries with its own section keys (no SRS); \
+        "\nowner: opened all {} of {total} entries with its own section keys and the receipts (no SRS); \
          its rebuilt Bundle has {} entries, {} B of JSON",
         o.received.len(),
         o.bundle["entry"].as_array().map_or(0, Vec::len),

@@ -55,8 +55,11 @@ pub enum Tag {
     Acl = 0x15,
     SignedAcl = 0x16,
     AccessRequest = 0x17,
-    SrsState = 0x18,
+    // 0x18 was the whole-state SRS blob (removed: the SRS keeps rows in a store).
     AclUpdate = 0x1c,
+    SignedOperation = 0x20,
+    Response = 0x21,
+    Receipt = 0x22,
 }
 
 impl Tag {
@@ -65,7 +68,7 @@ impl Tag {
     /// (SPEC §7); version-1 encodings are refused with [`Error::UnknownVersion`].
     pub const fn version(self) -> u8 {
         match self {
-            Tag::Acl | Tag::SignedAcl | Tag::AclUpdate | Tag::SrsState => 2,
+            Tag::Acl | Tag::SignedAcl | Tag::AclUpdate => 2,
             _ => VERSION,
         }
     }
@@ -121,6 +124,7 @@ pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 pub struct Reader<'a> {
     bytes: &'a [u8],
     what: &'static str,
+    trusted: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -134,12 +138,38 @@ impl<'a> Reader<'a> {
         if v != tag.version() {
             return Err(Error::UnknownVersion { what, version: v });
         }
-        Ok(Self { bytes: rest, what })
+        Ok(Self {
+            bytes: rest,
+            what,
+            trusted: false,
+        })
     }
 
     /// Reads bytes with no envelope (the caller decodes tag and version itself).
     pub fn raw(bytes: &'a [u8], what: &'static str) -> Self {
-        Self { bytes, what }
+        Self {
+            bytes,
+            what,
+            trusted: false,
+        }
+    }
+
+    /// Marks the input as written by this crate and read back from a store it trusts:
+    /// points are decoded without the curve and subgroup checks (SPEC §8, "validate at the
+    /// door"). Only for rows the SRS validated when they entered.
+    pub fn trusting(mut self) -> Self {
+        self.trusted = true;
+        self
+    }
+
+    /// Whether the input is trusted (see [`Reader::trusting`]).
+    pub fn is_trusted(&self) -> bool {
+        self.trusted
+    }
+
+    /// Everything not read yet.
+    pub fn rest(&mut self) -> &'a [u8] {
+        core::mem::take(&mut self.bytes)
     }
 
     /// Reads exactly `n` bytes.
@@ -269,6 +299,16 @@ fn decode_point<P: SWCurveConfig>(bytes: &[u8], what: &'static str) -> Result<Af
         return Err(Error::NotInSubgroup { what });
     }
     Ok(p)
+}
+
+/// Decodes a compressed point written by this crate, skipping the curve and subgroup checks
+/// (trusted rows only).
+pub fn decode_point_trusted<P: SWCurveConfig>(
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<Affine<P>, Error> {
+    Affine::<P>::deserialize_with_mode(bytes, Compress::Yes, Validate::No)
+        .map_err(|_| Error::InvalidPoint { what })
 }
 
 /// Decodes a compressed G1 point: canonical, on the curve, in the subgroup, not the identity.

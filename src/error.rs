@@ -76,7 +76,10 @@ pub enum Error {
         reason: &'static str,
     },
     /// The operation is not allowed by the access-control list or the registry.
-    NotAuthorized(crate::phr::Refusal),
+    NotAuthorized(crate::srs::Refusal),
+    /// The SRS's store refused or failed: [`crate::srs::StoreError::Conflict`] means a row
+    /// changed concurrently and the operation should be run again.
+    Store(crate::srs::StoreError),
     /// An ACL was refused: stale, expired, or not for this record.
     AclRejected(crate::phr::AclProblem),
     /// An access request cannot move from its current state by this action.
@@ -162,6 +165,7 @@ impl fmt::Display for Error {
             Error::InvalidName { reason } => write!(f, "invalid name: {reason}"),
             Error::StreamMisuse { reason } => write!(f, "stream misuse: {reason}"),
             Error::NotAuthorized(refusal) => write!(f, "not authorized: {refusal}"),
+            Error::Store(e) => write!(f, "store: {e}"),
             Error::AclRejected(problem) => write!(f, "ACL rejected: {problem}"),
             Error::IllegalTransition { from, action } => {
                 write!(f, "cannot {action} a request that is {from}")

@@ -22,7 +22,8 @@
 //! | proxy re-encryption (KEM) | [`pre`] | AFGH on BLS12-381: section keys, reader keys, capsules, re-encryption keys |
 //! | data encapsulation | [`dem`] | data keys, their wrap, the AES-256-GCM STREAM body cipher |
 //! | signatures | [`sign`] | Schnorr on G1 with a purpose tag in every signed message |
-//! | health records | [`phr`] | owner, ACL, entries, access requests, the SRS |
+//! | health records | [`phr`] | owner, ACL, entries, access requests |
+//! | re-encryption server | [`srs`] | the store interface, signed operations, the gates, receipts |
 //!
 //! Forward access control: revoking a reader rotates the section's epoch, so entries written
 //! afterwards use a key it can never obtain. Backward access control: a newcomer approved
@@ -31,9 +32,9 @@
 //! ## Example: owner → writer → SRS → reader
 //!
 //! ```
-//! use sesphr::phr::{
-//!     Change, History, Owner, PrincipalId, PrincipalKeys, Role, SectionName, Srs, Timestamp,
-//! };
+//! use sesphr::phr::{Change, History, Owner, PrincipalId, PrincipalKeys, Role, SectionName, Timestamp};
+//! use sesphr::srs::{Client, MemoryStore, Operation, Response, Srs, SrsConfig};
+//! use sesphr::sign::SigningKey;
 //! use sesphr::rand_core::OsRng;
 //!
 //! # fn main() -> Result<(), sesphr::Error> {
@@ -41,22 +42,23 @@
 //! let now = Timestamp(1_700_000_000);
 //! let until = Timestamp(1_800_000_000);
 //!
-//! // The SRS starts with its administrator.
-//! let admin = PrincipalKeys::random(&mut rng);
-//! let mut srs = Srs::new(PrincipalId::new([0; 16]), admin.bundle(), &admin.prove_possession(&mut rng)?)?;
-//! let admin_id = PrincipalId::new([0; 16]);
+//! // The SRS: a store (here in memory), its own signing key, a deployment name.
+//! let mut srs = Srs::new(MemoryStore::new(), SigningKey::random(&mut rng), "demo", SrsConfig::default());
 //!
-//! // Everyone makes their own keys and registers; the admin activates them.
-//! let owner = Owner::random(&mut rng);
-//! let hospital = PrincipalKeys::random(&mut rng);
-//! let doctor = PrincipalKeys::random(&mut rng);
-//! let (owner_id, hospital_id, doctor_id) =
-//!     (PrincipalId::new([1; 16]), PrincipalId::new([2; 16]), PrincipalId::new([3; 16]));
-//! srs.register(owner_id, Role::Patient, owner.keys().bundle(), &owner.keys().prove_possession(&mut rng)?)?;
-//! srs.register(hospital_id, Role::Hospital, hospital.bundle(), &hospital.prove_possession(&mut rng)?)?;
-//! srs.register(doctor_id, Role::Doctor, doctor.bundle(), &doctor.prove_possession(&mut rng)?)?;
-//! for id in [owner_id, hospital_id, doctor_id] {
-//!     srs.activate(admin_id, id)?;
+//! // Everyone makes their own keys; every operation is signed by whoever acts.
+//! let (admin, owner, hospital, doctor) = (
+//!     PrincipalKeys::random(&mut rng), Owner::random(&mut rng),
+//!     PrincipalKeys::random(&mut rng), PrincipalKeys::random(&mut rng),
+//! );
+//! let admin_c = Client::new(&admin, PrincipalId::random(&mut rng), srs.id());
+//! let owner_c = Client::new(owner.keys(), PrincipalId::random(&mut rng), srs.id());
+//! let hospital_c = Client::new(&hospital, PrincipalId::random(&mut rng), srs.id());
+//! let doctor_c = Client::new(&doctor, PrincipalId::random(&mut rng), srs.id());
+//! srs.bootstrap(&admin_c.register(Role::Admin, now, &mut rng)?, now)?;
+//! for (c, role) in [(owner_c, Role::Patient), (hospital_c, Role::Hospital), (doctor_c, Role::Doctor)] {
+//!     srs.execute(&c.register(role, now, &mut rng)?, now, &mut rng)?;
+//!     let activate = admin_c.sign(Operation::Activate { target: c.id() }, now, &mut rng)?;
+//!     srs.execute(&activate, now, &mut rng)?;
 //! }
 //!
 //! // The owner creates a record with a "medical" section, lets the hospital write it and the
@@ -68,19 +70,42 @@
 //!     Change::GrantWrite { section: medical, writer: hospital.bundle() },
 //!     Change::GrantRead { section: medical, reader: doctor.bundle(), history: History::None },
 //! ], &mut rng)?;
-//! srs.apply_update(owner_id, &update, now)?;
+//! srs.execute(&owner_c.sign(Operation::ApplyUpdate(update.clone()), now, &mut rng)?, now, &mut rng)?;
 //!
-//! // The hospital writes an entry to the section's current key, signed.
+//! // The hospital seals an entry to the section's current key and submits it to the SRS's
+//! // write gate, which answers with a signed receipt.
 //! let acl = update.acl().verify(&owner.verifying_key())?;
 //! let entry = hospital.seal_entry(&acl, medical, b"HbA1c 5.4 %", now, &mut rng)?;
+//! let Response::Accepted(receipt) = srs.execute(&hospital_c.sign(entry.submission(), now, &mut rng)?, now, &mut rng)? else { unreachable!() };
 //!
-//! // The SRS re-encrypts the entry's capsule for the doctor; the doctor opens it.
-//! let recapsule = srs.reencrypt(doctor_id, entry.header(), entry.key_block(), now)?;
-//! let plaintext = doctor.open_entry(&entry, &recapsule, &acl)?;
+//! // The doctor asks for a re-encryption of the accepted entry and opens it.
+//! let ask = Operation::Reencrypt { record, entries: vec![entry.header().entry()] };
+//! let Response::Reencrypted(items) = srs.execute(&doctor_c.sign(ask, now, &mut rng)?, now, &mut rng)? else { unreachable!() };
+//! let item = items.into_iter().next().unwrap().unwrap();
+//! let accepted = receipt.verify(&srs.verifying_key(), entry.header())?;
+//! let plaintext = doctor.open_entry(&entry, &accepted, &item.recapsule, &acl)?;
 //! assert_eq!(plaintext, b"HbA1c 5.4 %");
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ## The SRS as a service
+//!
+//! The SRS ([`srs`]) keeps its state as rows in a [`srs::Store`] the application provides (a
+//! database; [`srs::MemoryStore`] in memory). Each operation reads a bounded number of rows
+//! and commits one changeset atomically with optimistic concurrency, so several SRS instances
+//! can share one database: a conflicting commit changes nothing and the operation is run
+//! again. Validated when they enter, rows are read back without repeating point checks or
+//! signature verification — except that every re-encryption key is checked against the key
+//! set the owner signed — and [`srs::Srs::audit`] re-validates a whole store.
+//!
+//! Who must authenticate what: every operation is a [`srs::SignedOperation`] signed by the
+//! principal it acts for (its registered key; registration is signed by the key being
+//! registered); the SRS refuses foreign, stale, future and replayed operations. Owners sign
+//! their ACLs and the key set they imply; writers sign entries; the SRS signs receipts for
+//! the entries its write gate accepted. Readers and owners trust no key from the SRS: they
+//! check fingerprints out of band, the owner's signature on every ACL, and the SRS's receipt
+//! (with its key, configured by the application) before opening an entry.
 //!
 //! ## Features
 //!
@@ -119,6 +144,7 @@ pub mod notes;
 pub mod phr;
 pub mod pre;
 pub mod sign;
+pub mod srs;
 
 pub use error::{Error, GtCheck};
 pub use rand_core;

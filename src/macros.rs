@@ -48,6 +48,30 @@ macro_rules! point_newtype {
                 Ok(Self::from_point($decode(raw, $what)?))
             }
 
+            /// Reads one encoding from `r`: checked, or without the curve and subgroup checks
+            /// if `r` is trusted.
+            #[allow(dead_code)]
+            pub(crate) fn read(r: &mut crate::encoding::Reader<'_>) -> Result<Self, crate::Error> {
+                let bytes = r.take(Self::SIZE)?;
+                if r.is_trusted() {
+                    Self::from_bytes_trusted(bytes)
+                } else {
+                    Self::from_bytes(bytes)
+                }
+            }
+
+            /// Decodes an encoding this crate wrote and a trusted store returned, without
+            /// the curve and subgroup checks.
+            #[allow(dead_code)]
+            pub(crate) fn from_bytes_trusted(bytes: &[u8]) -> Result<Self, crate::Error> {
+                let mut r = crate::encoding::Reader::envelope(bytes, $tag, $what)?;
+                let raw = r.take($len)?;
+                r.finish()?;
+                Ok(Self::from_point(crate::encoding::decode_point_trusted(
+                    raw, $what,
+                )?))
+            }
+
             /// The compressed point alone (no tag or version), as bound into derivations.
             pub(crate) fn point_bytes(&self) -> [u8; $len] {
                 $encode(&self.point)

@@ -31,10 +31,12 @@ pub enum Purpose {
     Entry,
     /// An owner-signed replacement key block.
     Rewrap,
-    /// A login response to a server-chosen nonce.
-    Login,
     /// A proof of possession of the signing key.
     Pop,
+    /// An operation a principal asks the SRS to do (SPEC §8).
+    Op,
+    /// The SRS's receipt for an entry it accepted through its write gate (SPEC §8).
+    Receipt,
 }
 
 impl Purpose {
@@ -43,8 +45,9 @@ impl Purpose {
             Purpose::Acl => b"sesphr/v1/sig/acl",
             Purpose::Entry => b"sesphr/v1/sig/entry",
             Purpose::Rewrap => b"sesphr/v1/sig/rewrap",
-            Purpose::Login => b"sesphr/v1/sig/login",
             Purpose::Pop => b"sesphr/v1/sig/pop",
+            Purpose::Op => b"sesphr/v1/sig/op",
+            Purpose::Receipt => b"sesphr/v1/sig/receipt",
         }
     }
 }
@@ -240,14 +243,28 @@ impl Signature {
 
     /// Decodes: length, tag, version, `R` a valid subgroup point, `s` canonical and non-zero.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        Self::decode(bytes, false)
+    }
+
+    fn decode(bytes: &[u8], trusted: bool) -> Result<Self, Error> {
         let mut rd = Reader::envelope(bytes, Tag::Signature, "signature")?;
         let r = rd.take(G1_LEN)?;
         let s = rd.array::<SCALAR_LEN>()?;
         rd.finish()?;
         Ok(Self {
-            r: encoding::decode_g1(r, "signature")?,
+            r: if trusted {
+                encoding::decode_point_trusted(r, "signature")?
+            } else {
+                encoding::decode_g1(r, "signature")?
+            },
             s: encoding::decode_scalar(&s, "signature")?,
         })
+    }
+
+    /// Reads one signature from `r` (without the point checks if `r` is trusted).
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let bytes = r.take(Self::SIZE)?;
+        Self::decode(bytes, r.is_trusted())
     }
 }
 

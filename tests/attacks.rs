@@ -4,64 +4,41 @@
 
 mod common;
 
-use rand_chacha::ChaCha20Rng;
+use common::world::{refused, Actor, World as Srv};
 use sesphr::phr::{
     AclProblem, AclUpdate, Change, Epoch, History, KeyBundle, Limits, MasterSecret, Owner,
-    PrincipalId, PrincipalKeys, ReKeyGrant, Refusal, RequestState, Right, Role, SealedEntry,
-    SectionId, SectionName, SignedAcl, Srs, Timestamp, VerifiedAcl,
+    ReKeyGrant, RequestState, Right, Role, SealedEntry, SectionId, SectionName, SignedAcl,
+    Timestamp, VerifiedAcl,
 };
+use sesphr::srs::{Operation, Refusal, Response, SrsConfig};
 use sesphr::Error;
 
-const NOW: Timestamp = Timestamp(100);
-const UNTIL: Timestamp = Timestamp(10_000);
-const OWNER: PrincipalId = PrincipalId::new([1; 16]);
-const HOSPITAL: PrincipalId = PrincipalId::new([2; 16]);
+const UNTIL: Timestamp = Timestamp(10_000_000);
 
 /// An SRS with a patient, a hospital and four readers, and the patient's record with one
 /// section the hospital writes.
 struct World {
-    rng: ChaCha20Rng,
-    srs: Srs,
+    srv: Srv,
     owner: Owner,
-    hospital: PrincipalKeys,
-    readers: Vec<PrincipalKeys>,
+    owner_a: Actor,
+    hospital: Actor,
+    readers: Vec<Actor>,
     section: SectionId,
     acls: Vec<SignedAcl>,
 }
 
-fn reader_id(i: usize) -> PrincipalId {
-    PrincipalId::new([10 + i as u8; 16])
-}
-
-fn refused(r: Refusal) -> Error {
-    Error::NotAuthorized(r)
-}
-
 impl World {
     fn new(seed: u8) -> Self {
-        let mut rng = common::rng(seed);
-        let admin = PrincipalKeys::random(&mut rng);
-        let mut srs = Srs::new(
-            PrincipalId::new([0; 16]),
-            admin.bundle(),
-            &admin.prove_possession(&mut rng).unwrap(),
-        )
-        .unwrap();
+        Self::with_config(seed, SrsConfig::default())
+    }
+
+    fn with_config(seed: u8, config: SrsConfig) -> Self {
+        let mut srv = Srv::new(seed);
+        srv.srs = sesphr::srs::Srs::new(srv.store.clone(), srv.srs_key.clone(), "test", config);
         let owner = Owner::from_master(MasterSecret::from_raw([seed; 32])).unwrap();
-        let hospital = PrincipalKeys::random(&mut rng);
-        let readers: Vec<PrincipalKeys> = (0..4).map(|_| PrincipalKeys::random(&mut rng)).collect();
-        let mut cast = vec![
-            (OWNER, Role::Patient, owner.keys().clone()),
-            (HOSPITAL, Role::Hospital, hospital.clone()),
-        ];
-        for (i, r) in readers.iter().enumerate() {
-            cast.push((reader_id(i), Role::Doctor, r.clone()));
-        }
-        for (id, role, keys) in cast {
-            let pop = keys.prove_possession(&mut rng).unwrap();
-            srs.register(id, role, keys.bundle(), &pop).unwrap();
-            srs.activate(PrincipalId::new([0; 16]), id).unwrap();
-        }
+        let owner_a = srv.enrol(Role::Patient, owner.keys().clone());
+        let hospital = srv.actor(Role::Hospital);
+        let readers: Vec<Actor> = (0..4).map(|_| srv.actor(Role::Doctor)).collect();
         let section = owner.section_id(&SectionName::new("medical").unwrap());
         let first = owner
             .create_record(
@@ -71,17 +48,18 @@ impl World {
                     Change::AddSection { section },
                     Change::GrantWrite {
                         section,
-                        writer: hospital.bundle(),
+                        writer: hospital.keys.bundle(),
                     },
                 ],
-                &mut rng,
+                &mut srv.rng,
             )
             .unwrap();
-        srs.apply_update(OWNER, &first, NOW).unwrap();
+        srv.run(&owner_a, Operation::ApplyUpdate(first.clone()))
+            .unwrap();
         Self {
-            rng,
-            srs,
+            srv,
             owner,
+            owner_a,
             hospital,
             readers,
             section,
@@ -98,55 +76,57 @@ impl World {
     }
 
     fn bundle(&self, i: usize) -> KeyBundle {
-        self.readers[i].bundle()
+        self.readers[i].keys.bundle()
     }
 
     /// The owner's next update, not yet applied.
     fn build(&mut self, changes: &[Change]) -> AclUpdate {
         let acl = self.acl();
         self.owner
-            .update(&acl, UNTIL, changes, &mut self.rng)
+            .update(&acl, UNTIL, changes, &mut self.srv.rng)
             .unwrap()
+    }
+
+    /// Runs an update as the owner.
+    fn apply(&mut self, u: &AclUpdate) -> Result<Response, Error> {
+        let owner = self.owner_a.clone();
+        self.srv.run(&owner, Operation::ApplyUpdate(u.clone()))
     }
 
     /// The owner's next update, applied.
     fn update(&mut self, changes: &[Change]) -> AclUpdate {
         let u = self.build(changes);
-        self.srs.apply_update(OWNER, &u, NOW).unwrap();
+        self.apply(&u).unwrap();
         self.acls.push(u.acl().clone());
         u
     }
 
+    /// `u` must be refused with `expected`, the store unchanged.
+    fn refuses_update(&mut self, expected: Error, u: &AclUpdate) {
+        let owner = self.owner_a.clone();
+        self.srv
+            .refuses(expected, &owner, Operation::ApplyUpdate(u.clone()));
+    }
+
+    /// The hospital seals an entry and the SRS's write gate accepts it.
     fn write(&mut self, body: &[u8]) -> SealedEntry {
         let acl = self.acl();
-        self.hospital
-            .seal_entry(&acl, self.section, body, NOW, &mut self.rng)
-            .unwrap()
+        let e = self
+            .hospital
+            .keys
+            .seal_entry(&acl, self.section, body, self.srv.now, &mut self.srv.rng)
+            .unwrap();
+        let h = self.hospital.clone();
+        self.srv.submit(&h, &e).unwrap();
+        e
     }
 
     /// Reader `i` asks the SRS for `entry` and opens it.
-    fn read(&self, i: usize, entry: &SealedEntry) -> Result<Vec<u8>, Error> {
-        let rc = self
-            .srs
-            .reencrypt(reader_id(i), entry.header(), entry.key_block(), NOW)?;
+    fn read(&mut self, i: usize, entry: &SealedEntry) -> Result<Vec<u8>, Error> {
         let named = &self.acls[entry.header().acl_version().0 as usize - 1];
         let acl = named.verify(&self.owner.verifying_key()).unwrap();
-        self.readers[i].open_entry(entry, &rc, &acl)
-    }
-
-    /// `f` must fail with `expected` and leave the SRS byte-for-byte as it was.
-    fn refuses<T: std::fmt::Debug>(
-        &mut self,
-        expected: Error,
-        f: impl FnOnce(&mut Srs) -> Result<T, Error>,
-    ) {
-        let before = self.srs.to_bytes().unwrap();
-        assert_eq!(f(&mut self.srs).unwrap_err(), expected);
-        assert_eq!(
-            self.srs.to_bytes().unwrap(),
-            before,
-            "a refusal changed state"
-        );
+        let r = self.readers[i].clone();
+        self.srv.open(&r, entry, &acl)
     }
 
     fn grant(&self, i: usize, history: History) -> Change {
@@ -191,21 +171,29 @@ fn a_revoked_readers_captured_key_cannot_be_substituted_for_a_new_readers_key() 
     // Had it been stored, reader 0 would open what the SRS serves "to reader 1".
     let leaked = captured.rekey.reencrypt(secret.key_block().capsule());
     let v2 = w.acls[1].verify(&w.owner.verifying_key()).unwrap();
+    let receipt = w
+        .srv
+        .srs
+        .receipt(v2.record(), secret.header().entry())
+        .unwrap()
+        .unwrap();
+    let accepted = receipt
+        .verify(&w.srv.srs.verifying_key(), secret.header())
+        .unwrap();
     assert_eq!(
-        w.readers[0].open_entry(&secret, &leaked, &v2).unwrap(),
+        w.readers[0]
+            .keys
+            .open_entry(&secret, &accepted, &leaked, &v2)
+            .unwrap(),
         b"HIV test: positive"
     );
     // The SRS refuses it: the value is not the one the patient signed.
-    w.refuses(refused(Refusal::KeyNotCommitted), |s| {
-        s.apply_update(OWNER, &forged, NOW)
-    });
+    w.refuses_update(refused(Refusal::KeyNotCommitted), &forged);
     // Through the wire encoding too.
     let forged = AclUpdate::from_bytes(&forged.to_bytes()).unwrap();
-    w.refuses(refused(Refusal::KeyNotCommitted), |s| {
-        s.apply_update(OWNER, &forged, NOW)
-    });
+    w.refuses_update(refused(Refusal::KeyNotCommitted), &forged);
     // The genuine update applies; reader 1 reads; reader 0 stays out.
-    w.srs.apply_update(OWNER, &genuine, NOW).unwrap();
+    w.apply(&genuine).unwrap();
     w.acls.push(genuine.acl().clone());
     assert_eq!(w.read(1, &secret).unwrap(), b"HIV test: positive");
     assert_eq!(
@@ -253,7 +241,7 @@ fn every_tampering_with_the_keys_of_an_update_is_refused() {
                 decoded_flips += 1;
                 let mut keys = add.clone();
                 keys[i].rekey = rekey;
-                let r = w.srs.apply_update(OWNER, &with(keys), NOW);
+                let r = w.apply(&with(keys));
                 assert_eq!(
                     r,
                     Err(refused(Refusal::KeyNotCommitted)),
@@ -274,52 +262,38 @@ fn every_tampering_with_the_keys_of_an_update_is_refused() {
     for i in 0..add.len() {
         let mut fewer = add.clone();
         fewer.remove(i);
-        w.refuses(refused(Refusal::KeyMaterialMismatch), |s| {
-            s.apply_update(OWNER, &with(fewer), NOW)
-        });
+        w.refuses_update(refused(Refusal::KeyMaterialMismatch), &with(fewer));
         let mut dup = add.clone();
         dup.insert(i, add[i].clone());
-        w.refuses(refused(Refusal::KeyMaterialMismatch), |s| {
-            s.apply_update(OWNER, &with(dup), NOW)
-        });
+        w.refuses_update(refused(Refusal::KeyMaterialMismatch), &with(dup));
     }
     let mut other_world = World::new(3);
     let foreign = rich_update(&mut other_world).keys_to_add()[0].clone();
     let mut extra = add.clone();
     extra.push(foreign);
-    w.refuses(refused(Refusal::KeyMaterialMismatch), |s| {
-        s.apply_update(OWNER, &with(extra), NOW)
-    });
+    w.refuses_update(refused(Refusal::KeyMaterialMismatch), &with(extra));
     let mut reordered = add.clone();
     reordered.swap(0, 5);
-    w.refuses(refused(Refusal::KeyMaterialMismatch), |s| {
-        s.apply_update(OWNER, &with(reordered), NOW)
-    });
+    w.refuses_update(refused(Refusal::KeyMaterialMismatch), &with(reordered));
 
     // Values swapped between two keys; a proof moved to another key.
     let mut swapped = add.clone();
     let v0 = swapped[0].rekey.clone();
     swapped[0].rekey = swapped[4].rekey.clone();
     swapped[4].rekey = v0;
-    w.refuses(refused(Refusal::KeyNotCommitted), |s| {
-        s.apply_update(OWNER, &with(swapped), NOW)
-    });
+    w.refuses_update(refused(Refusal::KeyNotCommitted), &with(swapped));
     let mut moved = add.clone();
     moved[1].proof = add[2].proof.clone();
-    w.refuses(refused(Refusal::KeyNotCommitted), |s| {
-        s.apply_update(OWNER, &with(moved), NOW)
-    });
+    w.refuses_update(refused(Refusal::KeyNotCommitted), &with(moved));
     // One bit of one proof hash.
     let mut path = add[3].proof.path().to_vec();
     path[0][0] ^= 1;
     let mut bent = add.clone();
     bent[3].proof = sesphr::merkle::InclusionProof::new(add[3].proof.index(), path).unwrap();
-    w.refuses(refused(Refusal::KeyNotCommitted), |s| {
-        s.apply_update(OWNER, &with(bent), NOW)
-    });
+    w.refuses_update(refused(Refusal::KeyNotCommitted), &with(bent));
 
     // The untouched update applies.
-    w.srs.apply_update(OWNER, &genuine, NOW).unwrap();
+    w.apply(&genuine).unwrap();
 }
 
 /// Stops: replaying an update from another branch of the record's history (two versions
@@ -331,10 +305,10 @@ fn forks_and_old_format_updates_are_refused() {
     let branch_a = w.build(&[g0]);
     let g1 = w.grant(1, History::None);
     let branch_b = w.build(&[g1]);
-    w.srs.apply_update(OWNER, &branch_a, NOW).unwrap();
+    w.apply(&branch_a).unwrap();
     // Same version on the other branch: stale.
     assert!(matches!(
-        w.srs.apply_update(OWNER, &branch_b, NOW),
+        w.apply(&branch_b),
         Err(Error::AclRejected(AclProblem::Stale { .. }))
     ));
     // The next version of the other branch: does not chain to what the SRS holds.
@@ -342,11 +316,14 @@ fn forks_and_old_format_updates_are_refused() {
     let s = w.section;
     let next_b = w
         .owner
-        .update(&on_b, UNTIL, &[Change::Rotate { section: s }], &mut w.rng)
+        .update(
+            &on_b,
+            UNTIL,
+            &[Change::Rotate { section: s }],
+            &mut w.srv.rng,
+        )
         .unwrap();
-    w.refuses(Error::AclRejected(AclProblem::BrokenChain), |srs| {
-        srs.apply_update(OWNER, &next_b, NOW)
-    });
+    w.refuses_update(Error::AclRejected(AclProblem::BrokenChain), &next_b);
     // A version-1 update (the format before the key-set commitment) is refused by name.
     let mut old = branch_a.to_bytes();
     old[1] = 1;
@@ -413,7 +390,6 @@ fn revoking_two_readers_in_one_update_rotates_once_and_cuts_both_off() {
 /// Stops: updates beyond the operator's limits (each limit is a typed refusal).
 #[test]
 fn limits_refuse_oversized_updates_with_a_typed_error() {
-    let mut w = World::new(6);
     let strict = Limits {
         sections_per_record: 1,
         readers_per_section: 2,
@@ -421,8 +397,12 @@ fn limits_refuse_oversized_updates_with_a_typed_error() {
         keys_per_record: 4,
         key_changes_per_update: 3,
     };
-    w.srs.set_limits(strict);
-    assert_eq!(w.srs.limits(), &strict);
+    let config = |limits| SrsConfig {
+        limits,
+        ..SrsConfig::default()
+    };
+    let mut w = World::with_config(6, config(strict));
+    assert_eq!(w.srv.srs.config().limits, strict);
     let cases: Vec<(Vec<Change>, &str, u64)> = vec![
         (
             vec![Change::AddSection {
@@ -451,9 +431,7 @@ fn limits_refuse_oversized_updates_with_a_typed_error() {
     ];
     for (changes, what, limit) in cases {
         let u = w.build(&changes);
-        w.refuses(Error::LimitExceeded { what, limit }, |s| {
-            s.apply_update(OWNER, &u, NOW)
-        });
+        w.refuses_update(Error::LimitExceeded { what, limit }, &u);
     }
     // Keys: one reader over four epochs is four changes (> 3); a second reader over three
     // more makes seven keys (> 4).
@@ -462,25 +440,31 @@ fn limits_refuse_oversized_updates_with_a_typed_error() {
         w.update(&[Change::Rotate { section: s }]);
     }
     let u = w.build(&[w.grant(0, History::All)]);
-    w.refuses(
+    w.refuses_update(
         Error::LimitExceeded {
             what: "key changes per update",
             limit: 3,
         },
-        |srs| srs.apply_update(OWNER, &u, NOW),
+        &u,
     );
-    w.srs.set_limits(Limits {
-        key_changes_per_update: 100,
-        ..strict
-    });
+    // Another instance over the same store, configured with a larger change limit.
+    w.srv.srs = sesphr::srs::Srs::new(
+        w.srv.store.clone(),
+        w.srv.srs_key.clone(),
+        "test",
+        config(Limits {
+            key_changes_per_update: 100,
+            ..strict
+        }),
+    );
     w.update(&[w.grant(0, History::All)]);
     let u = w.build(&[w.grant(1, History::FromEpoch(Epoch(1)))]);
-    w.refuses(
+    w.refuses_update(
         Error::LimitExceeded {
             what: "re-encryption keys per record",
             limit: 4,
         },
-        |srs| srs.apply_update(OWNER, &u, NOW),
+        &u,
     );
 }
 
@@ -503,7 +487,7 @@ fn a_re_added_section_does_not_leak_its_predecessor() {
                 Change::RemoveSection { section: s },
                 Change::AddSection { section: s }
             ],
-            &mut w.rng
+            &mut w.srv.rng
         ),
         Err(Error::InvalidChange { .. })
     ));
@@ -511,7 +495,7 @@ fn a_re_added_section_does_not_leak_its_predecessor() {
     w.update(&[Change::AddSection { section: s }]);
     let policy = w.acl().section(&s).unwrap().clone();
     assert_eq!(policy.first(), policy.epoch());
-    let hospital = w.hospital.bundle();
+    let hospital = w.hospital.keys.bundle();
     let changes = [
         w.grant(1, History::All),
         w.grant(2, History::FromEpoch(Epoch(0))),
@@ -548,70 +532,104 @@ fn an_approval_narrower_than_the_request_is_a_distinct_recorded_outcome() {
     let s = w.section;
     w.update(&[Change::Rotate { section: s }]);
     let record = w.acl().record();
-    let ask = |w: &mut World, who: usize, t: u64| {
-        w.srs
-            .request(
-                reader_id(who),
-                record,
-                Right::Read(Some(History::All)),
-                &[s],
-                Timestamp(t),
-            )
-            .unwrap()
+    let ask = |w: &mut World, who: usize| {
+        let r = w.readers[who].clone();
+        let op = Operation::Request {
+            record,
+            right: Right::Read(Some(History::All)),
+            sections: vec![s],
+        };
+        match w.srv.run(&r, op).unwrap() {
+            Response::RequestFiled(id) => id,
+            other => panic!("{other:?}"),
+        }
+    };
+    let approve = |w: &mut World, request, update: &AclUpdate| {
+        let owner = w.owner_a.clone();
+        let op = Operation::Approve {
+            request,
+            update: update.clone(),
+        };
+        let r = w.srv.run(&owner, op);
+        if r.is_ok() {
+            w.acls.push(update.acl().clone());
+        }
+        r
     };
     // Asked for everything, granted only what comes next.
-    let narrow_req = ask(&mut w, 0, 101);
+    let narrow_req = ask(&mut w, 0);
     let narrow = w.build(&[w.grant(0, History::None)]);
     assert_eq!(
-        w.srs.approve(OWNER, narrow_req, &narrow, Timestamp(102)),
-        Ok(RequestState::ApprovedNarrower)
+        approve(&mut w, narrow_req, &narrow),
+        Ok(Response::Approved(RequestState::ApprovedNarrower))
     );
-    w.acls.push(narrow.acl().clone());
-    let seen_by_requester = w.srs.request_by_id(narrow_req).unwrap();
+    let seen_by_requester = w.srv.srs.request(narrow_req).unwrap().unwrap();
     assert_eq!(seen_by_requester.state(), RequestState::ApprovedNarrower);
     assert_eq!(seen_by_requester.granted(), &[s]);
     // Asked for everything, granted everything.
-    let full_req = ask(&mut w, 1, 103);
+    let full_req = ask(&mut w, 1);
     let full = w.build(&[w.grant(1, History::All)]);
     assert_eq!(
-        w.srs.approve(OWNER, full_req, &full, Timestamp(104)),
-        Ok(RequestState::Approved)
+        approve(&mut w, full_req, &full),
+        Ok(Response::Approved(RequestState::Approved))
     );
     assert_eq!(
-        w.srs.request_by_id(full_req).unwrap().state(),
+        w.srv.srs.request(full_req).unwrap().unwrap().state(),
         RequestState::Approved
     );
 }
 
-/// Stops: back-dating a request's history (an action stamped before the last one).
+/// Stops: back-dating a request's history. The SRS stamps transitions itself with
+/// `max(its clock, the request's last time)`, so an instance whose clock lags still records
+/// a monotonic history; a history going backwards is refused by the request's own check and
+/// by its decoder.
 #[test]
-fn request_actions_stamped_in_the_past_are_refused() {
+fn request_histories_never_go_backwards() {
     let mut w = World::new(9);
     let s = w.section;
     let record = w.acl().record();
-    let req = w
-        .srs
-        .request(reader_id(0), record, Right::Write, &[s], Timestamp(200))
-        .unwrap();
-    let past = Error::ClockWentBackwards {
-        last: Timestamp(200),
-        offered: Timestamp(199),
+    w.srv.now = Timestamp(w.srv.now.0 + 200);
+    let r0 = w.readers[0].clone();
+    let Response::RequestFiled(req) = w
+        .srv
+        .run(
+            &r0,
+            Operation::Request {
+                record,
+                right: Right::Write,
+                sections: vec![s],
+            },
+        )
+        .unwrap()
+    else {
+        panic!()
     };
-    w.refuses(past.clone(), |srs| srs.reject(OWNER, req, Timestamp(199)));
-    w.refuses(past.clone(), |srs| {
-        srs.withdraw(reader_id(0), req, Timestamp(199))
-    });
-    let grant = w.build(&[Change::GrantWrite {
-        section: s,
-        writer: w.bundle(0),
-    }]);
-    w.refuses(past, |srs| srs.approve(OWNER, req, &grant, Timestamp(199)));
-    // The same instant is fine.
-    w.srs.reject(OWNER, req, Timestamp(200)).unwrap();
-    // A back-dated history does not decode either.
-    let mut bytes = w.srs.request_by_id(req).unwrap().to_bytes().unwrap();
+    // An instance whose clock is 100 s behind rejects it: stamped at the last time.
+    let filed = w.srv.now;
+    w.srv.now = Timestamp(filed.0 - 100);
+    let owner = w.owner_a.clone();
+    w.srv
+        .run(&owner, Operation::Reject { request: req })
+        .unwrap();
+    let request = w.srv.srs.request(req).unwrap().unwrap();
+    assert_eq!(
+        request.history(),
+        &[
+            (RequestState::Pending, filed),
+            (RequestState::Rejected, filed)
+        ]
+    );
+    assert_eq!(
+        request.check_time(Timestamp(filed.0 - 1)),
+        Err(Error::ClockWentBackwards {
+            last: filed,
+            offered: Timestamp(filed.0 - 1),
+        })
+    );
+    // A back-dated history does not decode.
+    let mut bytes = request.to_bytes().unwrap();
     let n = bytes.len();
-    bytes[n - 8..].copy_from_slice(&199u64.to_be_bytes());
+    bytes[n - 8..].copy_from_slice(&(filed.0 - 1).to_be_bytes());
     assert_eq!(
         sesphr::phr::AccessRequest::from_bytes(&bytes).unwrap_err(),
         Error::InvalidEncoding {

@@ -8,22 +8,22 @@ mod common;
 
 use std::cell::RefCell;
 
+use common::world::World;
 use proptest::prelude::*;
 use sesphr::phr::{
-    AclProblem, AclUpdate, Change, History, KeyBundle, MasterSecret, Owner, PrincipalId,
-    PrincipalKeys, Refusal, Role, SectionName, SignedAcl, Srs, Timestamp,
+    AclProblem, AclUpdate, Change, History, KeyBundle, MasterSecret, Owner, PrincipalKeys, Role,
+    SectionName, SignedAcl, Timestamp,
 };
 use sesphr::pre::SectionPublicKey;
 use sesphr::sign::{Purpose, Signature};
+use sesphr::srs::{Operation, Refusal};
 use sesphr::Error;
 use sha2::Digest;
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
-const NOW: Timestamp = Timestamp(100);
-const UNTIL: Timestamp = Timestamp(10_000);
-const OWNER: PrincipalId = PrincipalId::new([1; 16]);
+const UNTIL: Timestamp = Timestamp(10_000_000);
 
 /// Byte offsets in an ACL encoding with one section and one reader (`docs/encoding.md`).
 const SIZE_AT: usize = 2 + 16 + 8 + 8 + 32 + 32;
@@ -71,24 +71,11 @@ fn allocated<T>(f: impl FnOnce() -> T) -> (T, u64) {
 #[test]
 fn hostile_epochs_cost_bounded_work() {
     let _profiler = dhat::Profiler::builder().testing().build();
-    let mut rng = common::rng(70);
-    let admin = PrincipalKeys::random(&mut rng);
-    let mut srs = Srs::new(
-        PrincipalId::new([0; 16]),
-        admin.bundle(),
-        &admin.prove_possession(&mut rng).unwrap(),
-    )
-    .unwrap();
+    let mut w = World::new(70);
     let owner = Owner::from_master(MasterSecret::from_raw([70; 32])).unwrap();
+    let owner_a = w.enrol(Role::Patient, owner.keys().clone());
+    let mut rng = common::rng(71);
     let doctor = PrincipalKeys::random(&mut rng);
-    srs.register(
-        OWNER,
-        Role::Patient,
-        owner.keys().bundle(),
-        &owner.keys().prove_possession(&mut rng).unwrap(),
-    )
-    .unwrap();
-    srs.activate(PrincipalId::new([0; 16]), OWNER).unwrap();
     let section = owner.section_id(&SectionName::new("medical").unwrap());
     let changes = [
         Change::AddSection { section },
@@ -106,7 +93,9 @@ fn hostile_epochs_cost_bounded_work() {
     // The attack as reported: a record's first ACL with epoch u32::MAX and a reader from 0.
     let attack = hostile(&owner, &first_acl, u32::MAX, 0, 0, &mut rng);
     let bound = 64 * 1024 + 16 * attack.to_bytes().len() as u64;
-    let (r, bytes) = allocated(|| srs.apply_update(OWNER, &attack, NOW));
+    let op = w.sign(&owner_a, Operation::ApplyUpdate(attack));
+    let now = w.now;
+    let (r, bytes) = allocated(|| w.srs.execute(&op, now, &mut rng));
     assert!(
         matches!(r, Err(Error::AclRejected(AclProblem::BadSuccession { .. }))),
         "{r:?}"
@@ -115,14 +104,19 @@ fn hostile_epochs_cost_bounded_work() {
     eprintln!("u32::MAX epoch attack: {bytes} bytes allocated, refused: {r:?}");
 
     // The same against a record the SRS holds, for every shape of hostile epochs.
-    srs.apply_update(OWNER, &first, NOW).unwrap();
+    w.run(&owner_a, Operation::ApplyUpdate(first.clone()))
+        .unwrap();
     let current = first.acl().verify(&owner.verifying_key()).unwrap();
     let second = owner
         .update(&current, UNTIL, &[Change::Rotate { section }], &mut rng)
         .unwrap();
     let second_acl = second.acl().acl_unverified().to_bytes().unwrap();
-    let stored = srs.to_bytes().unwrap().len() as u64;
-    let (srs_cell, rng_cell) = (RefCell::new(srs), RefCell::new(rng));
+    let stored: u64 = w
+        .rows()
+        .iter()
+        .map(|r| (r.key.len() + r.value.len()) as u64)
+        .sum();
+    let (w_cell, rng_cell) = (RefCell::new(w), RefCell::new(rng));
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
     let strategy = (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(a, b, c)| {
         let mut v = [a, b, c];
@@ -142,7 +136,10 @@ fn hostile_epochs_cost_bounded_work() {
                     &mut *rng_cell.borrow_mut(),
                 );
                 let bound = 64 * 1024 + 16 * (u.to_bytes().len() as u64 + stored);
-                let (r, bytes) = allocated(|| srs_cell.borrow_mut().apply_update(OWNER, &u, NOW));
+                let mut w = w_cell.borrow_mut();
+                let op = w.sign(&owner_a, Operation::ApplyUpdate(u));
+                let now = w.now;
+                let (r, bytes) = allocated(|| w.srs.execute(&op, now, &mut *rng_cell.borrow_mut()));
                 prop_assert!(
                     matches!(
                         r,
@@ -157,6 +154,6 @@ fn hostile_epochs_cost_bounded_work() {
         })
         .unwrap();
     // The genuine next version still applies.
-    let mut srs = srs_cell.into_inner();
-    srs.apply_update(OWNER, &second, NOW).unwrap();
+    let mut w = w_cell.into_inner();
+    w.run(&owner_a, Operation::ApplyUpdate(second)).unwrap();
 }

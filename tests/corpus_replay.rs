@@ -84,8 +84,8 @@ fn decode_acl() {
 }
 
 #[test]
-fn decode_srs() {
-    replay("decode_srs");
+fn decode_srs_rows() {
+    replay("decode_srs_rows");
 }
 
 #[test]

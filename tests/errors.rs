@@ -5,13 +5,15 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use common::world::World;
 use sesphr::dem::{open_body, BodySealer, DataKey, NoncePrefix};
 use sesphr::phr::{
-    Change, History, MasterSecret, Owner, PrincipalId, PrincipalKeys, RecordId, Role, SectionId,
-    SectionName, Srs, Timestamp,
+    Change, History, MasterSecret, Owner, PrincipalId, RecordId, Role, SectionId, SectionName,
+    Timestamp,
 };
 use sesphr::pre::{Capsule, ReCapsule, SectionPublicKey, SectionSecretKey};
 use sesphr::sign::{Purpose, SigningKey};
+use sesphr::srs::{Changeset, Operation, Response, Row, Srs, SrsConfig, Store, StoreError};
 use sesphr::Error;
 
 fn variant(e: &Error) -> String {
@@ -44,6 +46,21 @@ fn declared() -> BTreeSet<String> {
         })
         .filter(|n| n != "Option")
         .collect()
+}
+
+/// A store whose database is down.
+struct Unavailable;
+
+impl Store for Unavailable {
+    fn get(&self, _: &[u8]) -> Result<Option<Row>, StoreError> {
+        Err(StoreError::Unavailable)
+    }
+    fn scan(&self, _: &[u8], _: Option<&[u8]>, _: usize) -> Result<Vec<Row>, StoreError> {
+        Err(StoreError::Unavailable)
+    }
+    fn commit(&self, _: &Changeset) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable)
+    }
 }
 
 fn produced() -> Vec<Error> {
@@ -87,7 +104,7 @@ fn produced() -> Vec<Error> {
     let sig = sk.sign(Purpose::Acl, &[b"a"], &mut rng).unwrap();
     out.push(
         sk.verifying_key()
-            .verify(Purpose::Login, &[b"a"], &sig)
+            .verify(Purpose::Op, &[b"a"], &sig)
             .unwrap_err(),
     ); // BadSignature
     out.push(
@@ -101,47 +118,45 @@ fn produced() -> Vec<Error> {
             .unwrap_err(),
     ); // StreamMisuse
 
-    let admin = PrincipalKeys::random(&mut rng);
-    let mut srs = Srs::new(
-        PrincipalId::new([0; 16]),
-        admin.bundle(),
-        &admin.prove_possession(&mut rng).unwrap(),
-    )
-    .unwrap();
+    let mut w = World::new(91);
+    let doctor = w.actor(Role::Doctor);
     out.push(
-        srs.activate(PrincipalId::new([1; 16]), PrincipalId::new([0; 16]))
+        w.run(&doctor, Operation::Activate { target: w.admin.id })
             .unwrap_err(),
     ); // NotAuthorized
+    let admin = w.admin.clone();
     out.push(
-        srs.activate(PrincipalId::new([0; 16]), PrincipalId::new([1; 16]))
-            .unwrap_err(),
-    ); // NotFound
-    out.push(
-        srs.register(
-            PrincipalId::new([0; 16]),
-            Role::Admin,
-            admin.bundle(),
-            &admin.prove_possession(&mut rng).unwrap(),
+        w.run(
+            &admin,
+            Operation::Activate {
+                target: PrincipalId::new([0x77; 16]),
+            },
         )
         .unwrap_err(),
-    ); // AlreadyExists
+    ); // NotFound
+    let dup = w
+        .client(&doctor)
+        .register(Role::Doctor, w.now, &mut w.rng)
+        .unwrap();
+    out.push(w.srs.execute(&dup, w.now, &mut w.rng).unwrap_err()); // AlreadyExists
     let owner = Owner::from_master(MasterSecret::from_raw([1; 32])).unwrap();
     let s = SectionId::new([1; 16]);
+    let until = Timestamp(w.now.0 + 10);
     let u = owner
         .create_record(
             RecordId::new([1; 16]),
-            Timestamp(10),
+            until,
             &[Change::AddSection { section: s }],
             &mut rng,
         )
         .unwrap();
     let mut v = sesphr::phr::AclVerifier::new(RecordId::new([1; 16]), owner.verifying_key());
-    out.push(v.accept(u.acl(), Timestamp(11)).unwrap_err()); // AclRejected
+    out.push(v.accept(u.acl(), Timestamp(until.0 + 1)).unwrap_err()); // AclRejected
     out.push(
         owner
             .create_record(
                 RecordId::new([1; 16]),
-                Timestamp(10),
+                until,
                 &[Change::RemoveSection {
                     section: SectionId::new([2; 16]),
                 }],
@@ -149,50 +164,55 @@ fn produced() -> Vec<Error> {
             )
             .unwrap_err(),
     ); // InvalidChange
-    srs.register(
-        PrincipalId::new([1; 16]),
-        Role::Patient,
-        owner.keys().bundle(),
-        &owner.keys().prove_possession(&mut rng).unwrap(),
-    )
-    .unwrap();
-    srs.activate(PrincipalId::new([0; 16]), PrincipalId::new([1; 16]))
-        .unwrap();
-    srs.apply_update(PrincipalId::new([1; 16]), &u, Timestamp(1))
-        .unwrap();
-    let req = srs
-        .request(
-            PrincipalId::new([1; 16]),
-            RecordId::new([1; 16]),
-            sesphr::phr::Right::Read(Some(History::All)),
-            &[s],
-            Timestamp(1),
+    let owner_a = w.enrol(Role::Patient, owner.keys().clone());
+    w.run(&owner_a, Operation::ApplyUpdate(u.clone())).unwrap();
+    let Response::RequestFiled(req) = w
+        .run(
+            &owner_a,
+            Operation::Request {
+                record: RecordId::new([1; 16]),
+                right: sesphr::phr::Right::Read(Some(History::All)),
+                sections: vec![s],
+            },
         )
-        .unwrap();
-    out.push(srs.delete_request(req).unwrap_err()); // IllegalTransition
+        .unwrap()
+    else {
+        panic!()
+    };
     out.push(
-        srs.reject(PrincipalId::new([1; 16]), req, Timestamp(0))
+        w.run(&owner_a, Operation::DeleteRequest { request: req })
             .unwrap_err(),
-    ); // ClockWentBackwards
+    ); // IllegalTransition
+    let request = w.srs.request(req).unwrap().unwrap();
+    out.push(request.check_time(Timestamp(w.now.0 - 1)).unwrap_err()); // ClockWentBackwards
     let acl = u.acl().verify(&owner.verifying_key()).unwrap();
     let next = owner
         .update(
             &acl,
-            Timestamp(10),
+            until,
             &[Change::AddSection {
                 section: SectionId::new([3; 16]),
             }],
             &mut rng,
         )
         .unwrap();
-    srs.set_limits(sesphr::phr::Limits {
-        sections_per_record: 1,
-        ..Default::default()
-    });
-    out.push(
-        srs.apply_update(PrincipalId::new([1; 16]), &next, Timestamp(1))
-            .unwrap_err(),
-    ); // LimitExceeded
+    let mut strict = Srs::new(
+        w.store.clone(),
+        w.srs_key.clone(),
+        "test",
+        SrsConfig {
+            limits: sesphr::phr::Limits {
+                sections_per_record: 1,
+                ..Default::default()
+            },
+            ..SrsConfig::default()
+        },
+    );
+    let op = w.sign(&owner_a, Operation::ApplyUpdate(next));
+    out.push(strict.execute(&op, w.now, &mut rng).unwrap_err()); // LimitExceeded
+    let mut down = Srs::new(Unavailable, w.srs_key.clone(), "test", SrsConfig::default());
+    let login = w.sign(&doctor, Operation::Login);
+    out.push(down.execute(&login, w.now, &mut rng).unwrap_err()); // Store
     out
 }
 

@@ -11,8 +11,7 @@ use fhir_sharing::{run, split_bundle, Report, ResourcePolicy, View, SYNTHETIC_BU
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::Value;
-use sesphr::phr::Refusal;
-use sesphr::Error;
+use sesphr::srs::Refusal;
 
 /// The policy, written out again here so the test does not check the example
 /// against itself: the section of a type the policy lists.
@@ -88,7 +87,7 @@ fn check_view(view: &View, expected: &[usize], source: &[Value], via_srs: bool) 
         .collect();
     assert_eq!(refused, not_expected, "{}: entries refused", view.name);
     for r in &view.refused {
-        assert_eq!(r.error, Error::NotAuthorized(Refusal::NoReadRight));
+        assert_eq!(r.refusal, Refusal::NoReadRight);
     }
 
     // The rebuilt bundle holds exactly the granted resources, nothing else.

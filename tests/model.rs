@@ -1,46 +1,85 @@
 //! Model-based test of the PHR system: random sequences of register, activate/deactivate,
-//! login, request, approve (as asked or narrower), reject, withdraw, backdated transitions,
-//! delete, write, read, revoke, rotate, re-wrap, and removing and re-adding sections, run
-//! against the real SRS and cryptography and against a plain reference model of who may read
-//! and write what. This stands where the SeSPHR paper used HLPN/Z3 verification.
+//! login, request, approve (as asked or narrower), reject, withdraw, transitions on an
+//! instance whose clock is behind, delete, write (also with a stale ACL), read, revoke,
+//! rotate, re-wrap, removing and re-adding sections, replays, nonce reuse, replay expiry and
+//! races, every one a signed operation through [`Client`], run against the real SRS (two
+//! handles over one store) and cryptography and against a plain reference model of who may
+//! read and write what. This stands where the SeSPHR paper used HLPN/Z3 verification.
 //!
 //! Properties checked after every step:
 //! 1. **Agreement**: every operation succeeds exactly when the model says it may, and a
 //!    refusal names the condition the model says failed. An approval's outcome (`Approved`
 //!    or `ApprovedNarrower`) and granted sections are the model's (SPEC §7).
-//! 2. **Atomicity**: a failed SRS operation leaves the SRS state byte-for-byte unchanged
-//!    (among them transitions stamped before a request's last time).
-//! 3. **Key hygiene**: the SRS stores exactly one re-encryption key per (reader, section,
-//!    epoch) the newest ACL grants, and no other; the ACL's epochs, first epochs, readers
-//!    (with their first epochs) and writers are the model's.
+//! 2. **Atomicity**: a failed operation leaves every row of the store byte-for-byte
+//!    unchanged; a committed one, retried exactly (on the other handle), returns the same
+//!    response and changes nothing; a nonce reused with another body is refused.
+//! 3. **Key hygiene**: the store holds exactly one key row per (reader, section, epoch) the
+//!    newest ACL grants, and no other, and one replay row per unexpired committed operation
+//!    (a login, a read, leaves none); the ACL's epochs, first epochs, readers (with their
+//!    first epochs) and writers are the model's.
 //! 4. **Read soundness and completeness**: a read the model allows is re-encrypted and
-//!    decrypts to the written plaintext; a read it forbids is refused by the SRS (checked for
-//!    the step's read, and for every reader × recent entry at the end of each sequence).
+//!    decrypts (with the SRS's receipt) to the written plaintext; a read it forbids is
+//!    refused; an entry the write gate refused (a revoked writer's, or one sealed to an old
+//!    key) is re-encrypted for nobody.
 //! 5. **Forward/backward access control**: falls out of 4 with the model's epochs: a revoked
 //!    reader is refused every entry, a reader approved without history is refused every
 //!    entry written before its approval, and a reader granted `History::All` on a removed and
 //!    re-added section is refused every entry of its predecessor (checked explicitly).
-//! 6. **Persistence**: the SRS state round-trips through bytes at the end of each sequence.
+//! 6. **Serialisability**: two conflicting operations run at once on the two handles (the
+//!    second commits between the first's reads and its commit): exactly one commits, the
+//!    other fails with a conflict and changes nothing (a re-encryption hands out nothing),
+//!    and after it is retried the state is the model's for the winner-then-loser order.
+//! 7. **Persistence**: at the end of each sequence the store passes the audit, and a fresh
+//!    handle over a copy of its rows answers every read as the shared handles do.
+//!
+//! The steps and the reference model are in `tests/common/model_ops.rs`, what the model
+//! expects of each answer and the state checks in `model_checks.rs`, the races in
+//! `model_race.rs`.
 //!
 //! `cargo test` runs 1 000 sequences of 24 steps. A longer run:
 //! `PROPTEST_CASES=10000 cargo test --release --test model`.
 
 mod common;
+#[path = "common/model_checks.rs"]
+mod model_checks;
+#[path = "common/model_ops.rs"]
+mod model_ops;
+#[path = "common/model_race.rs"]
+mod model_race;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
 
+use model_ops::{op, Asked, Grants, Model, Op, Outcome, Req};
+use model_race::RaceStore;
 use proptest::prelude::*;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use sesphr::phr::{
-    AclUpdate, Change, Epoch, Fingerprint, History, Owner, PrincipalId, PrincipalKeys, ReKeyId,
-    Refusal, RequestAction as Action, RequestId, RequestState, Right, Role, SealedEntry, SectionId,
-    SectionName, SignedAcl, Srs, Timestamp, VerifiedAcl,
+    AclProblem, AclUpdate, Change, Epoch, Fingerprint, History, Owner, PrincipalId, PrincipalKeys,
+    RecordId, RequestAction as Action, RequestState, Right, Role, SealedEntry, SectionId,
+    SectionName, SignedAcl, Timestamp, VerifiedAcl,
+};
+use sesphr::sign::{SigningKey, VerifyingKey};
+use sesphr::srs::{
+    Client, MemoryStore, Operation, Receipt, Refusal, Response, Row, SignedOperation, Srs,
+    SrsConfig, SrsId,
 };
 use sesphr::Error;
 
 const NOW: Timestamp = Timestamp(1_000);
 const UNTIL: Timestamp = Timestamp(1_000_000);
+const NAME: &str = "model";
+/// The default window (seconds) and how long replay rows live past an operation's time.
+const WINDOW: u64 = 300;
+const REPLAY_LIFE: u64 = WINDOW + 60;
+/// Row kinds (src/srs/rows.rs).
+const HEAD_ROW: u8 = 0x03;
+const KEY_ROW: u8 = 0x05;
+const REPLAY_ROW: u8 = 0x0c;
+const REPLAY_EXPIRY_ROW: u8 = 0x0d;
 /// Principals the test registers: hospitals 0..2, readers 2..5.
 const CAST: usize = 5;
 const HOSPITALS: usize = 2;
@@ -50,9 +89,13 @@ const SECTIONS: usize = 2;
 const DEFAULT_HISTORY: History = History::None;
 
 struct Cast {
+    srs_key: SigningKey,
     admin: PrincipalKeys,
-    owner: Owner,
+    /// The model record's owner, and a second patient.
+    owners: [Owner; 2],
     people: Vec<PrincipalKeys>,
+    /// Keys nobody manages to register: an impostor's.
+    spare: PrincipalKeys,
     sections: [SectionId; SECTIONS],
 }
 
@@ -66,16 +109,20 @@ fn cast() -> &'static Cast {
             owner.section_id(&SectionName::new("imaging").unwrap()),
         ];
         Cast {
+            srs_key: SigningKey::random(&mut rng),
             admin: PrincipalKeys::random(&mut rng),
-            owner,
+            owners: [owner, Owner::random(&mut rng)],
             people: (0..CAST).map(|_| PrincipalKeys::random(&mut rng)).collect(),
+            spare: PrincipalKeys::random(&mut rng),
             sections,
         }
     })
 }
 
 const ADMIN: PrincipalId = PrincipalId::new([0xaa; 16]);
-const OWNER: PrincipalId = PrincipalId::new([0x0e; 16]);
+const OWNERS: [PrincipalId; 2] = [PrincipalId::new([0x0e; 16]), PrincipalId::new([0x0f; 16])];
+/// An id nobody manages to register (a rival registration's).
+const OTHER: PrincipalId = PrincipalId::new([0xbb; 16]);
 
 fn pid(p: usize) -> PrincipalId {
     PrincipalId::new([p as u8 + 1; 16])
@@ -95,155 +142,24 @@ fn role(p: usize) -> Role {
     ][p]
 }
 
-/// One step. Requests are picked by `k`: 0 is the newest pending one (if any), others
-/// count back from the newest. `Approve` grants every asked-for section the requester
-/// lacks, or only the first of them (`one`), with the history asked for or `history`
-/// instead. `Backdated` tries `action` on a request, stamped `back` before its last recorded
-/// time. `AddSection` re-adds a removed section and then, in a later version, grants it to
-/// `grant`'s (reader, writer), the reader with `History::All`.
-#[derive(Clone, Debug)]
-enum Op {
-    Register(usize),
-    Activate(usize),
-    Deactivate(usize),
-    Login(usize),
-    RequestRead { p: usize, mask: u8, history: Asked },
-    RequestWrite { p: usize, mask: u8 },
-    Approve { k: usize, one: bool, history: Asked },
-    Reject(usize),
-    Withdraw { k: usize, by_requester: bool },
-    Backdated { k: usize, action: Action, back: u64 },
-    Delete(usize),
-    Write { h: usize, s: usize },
-    Read { p: usize, e: usize },
-    Revoke { p: usize, s: usize },
-    RevokeWrite { h: usize, s: usize },
-    Rotate(usize),
-    Rewrap(usize),
-    RemoveSection(usize),
-    AddSection { s: usize, grant: Grant },
-}
-
-/// A history asked for (`None`: the ACL's default) or granted instead of the one asked for.
-type Asked = Option<History>;
-/// A (reader, hospital) to grant read and write.
-type Grant = Option<(usize, usize)>;
-/// Sections granted, with the history given.
-type Grants = Vec<(usize, History)>;
-
-fn history() -> impl Strategy<Value = History> {
-    prop_oneof![
-        Just(History::None),
-        Just(History::All),
-        (0u32..3).prop_map(|e| History::FromEpoch(Epoch(e))),
-    ]
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    let p = 0..CAST;
-    let r = HOSPITALS..CAST;
-    let h = 0..HOSPITALS;
-    let s = 0..SECTIONS;
-    let action = proptest::sample::select(vec![Action::Approve, Action::Reject, Action::Withdraw]);
-    // Often the newest pending request.
-    let k = || prop_oneof![Just(0usize), 0usize..8];
-    prop_oneof![
-        3 => p.clone().prop_map(Op::Register),
-        3 => p.clone().prop_map(Op::Activate),
-        1 => p.clone().prop_map(Op::Deactivate),
-        1 => p.clone().prop_map(Op::Login),
-        3 => (r.clone(), 1u8..4, proptest::option::weighted(0.8, history()))
-            .prop_map(|(p, mask, history)| Op::RequestRead { p, mask, history }),
-        2 => (h.clone(), 1u8..4).prop_map(|(p, mask)| Op::RequestWrite { p, mask }),
-        4 => (k(), proptest::bool::weighted(0.25), proptest::option::weighted(0.3, history()))
-            .prop_map(|(k, one, history)| Op::Approve { k, one, history }),
-        1 => k().prop_map(Op::Reject),
-        1 => (k(), any::<bool>()).prop_map(|(k, by_requester)| Op::Withdraw { k, by_requester }),
-        1 => (k(), action, 1u64..3).prop_map(|(k, action, back)| Op::Backdated { k, action, back }),
-        1 => k().prop_map(Op::Delete),
-        4 => (h.clone(), s.clone()).prop_map(|(h, s)| Op::Write { h, s }),
-        4 => (p, 0usize..16).prop_map(|(p, e)| Op::Read { p, e }),
-        1 => (r.clone(), s.clone()).prop_map(|(p, s)| Op::Revoke { p, s }),
-        1 => (h.clone(), s.clone()).prop_map(|(h, s)| Op::RevokeWrite { h, s }),
-        1 => s.clone().prop_map(Op::Rotate),
-        1 => (0usize..16).prop_map(Op::Rewrap),
-        2 => s.clone().prop_map(Op::RemoveSection),
-        3 => (s, proptest::option::weighted(0.7, (r, h)))
-            .prop_map(|(s, grant)| Op::AddSection { s, grant }),
-    ]
-}
-
-/// One section in the model.
-#[derive(Default)]
-struct Section {
-    /// Whether it is in the ACL (not removed).
-    live: bool,
-    /// Its current epoch (while removed: the last one it had).
-    epoch: u32,
-    /// The epoch of its latest creation: no grant reaches before it.
-    first: u32,
-    /// Reader → first epoch it may read.
-    readers: BTreeMap<usize, u32>,
-    writers: BTreeSet<usize>,
-}
-
-/// An open (not deleted) request.
-#[derive(Clone, Debug)]
-struct Req {
-    id: RequestId,
-    p: usize,
-    right: Right,
-    secs: Vec<usize>,
-    state: RequestState,
-    /// The time of its last recorded action.
-    at: Timestamp,
-}
-
-/// The reference model: plain sets and numbers, no cryptography.
-#[derive(Default)]
-struct Model {
-    /// `None`: unregistered; `Some(active)`.
-    registry: [Option<bool>; CAST],
-    sections: [Section; SECTIONS],
-    requests: Vec<Req>,
-}
-
-impl Model {
-    fn active(&self, p: usize) -> Result<(), Refusal> {
-        match self.registry[p] {
-            None => Err(Refusal::UnknownPrincipal),
-            Some(false) => Err(Refusal::Inactive),
-            Some(true) => Ok(()),
-        }
+fn register(p: usize) -> Operation {
+    let bundle = cast().people[p].bundle();
+    Operation::Register {
+        role: role(p),
+        bundle,
     }
+}
 
-    fn may_read(&self, p: usize, s: usize, epoch: u32) -> Result<(), Refusal> {
-        self.active(p)?;
-        let sec = &self.sections[s];
-        if !sec.live {
-            return Err(Refusal::UnknownSection);
-        }
-        match sec.readers.get(&p) {
-            Some(from) if *from <= epoch => Ok(()),
-            _ => Err(Refusal::NoReadRight),
-        }
-    }
+fn refused(r: Refusal) -> Error {
+    Error::NotAuthorized(r)
+}
 
-    /// Grants `p` read on `s` with `history`; whether that is at least as far back as
-    /// `asked` wants. `History::All` reaches back to the section's latest creation.
-    fn grant_read(&mut self, p: usize, s: usize, history: History, asked: History) -> bool {
-        let sec = &mut self.sections[s];
-        // A grant without history rotates the section first.
-        sec.epoch += u32::from(history == History::None);
-        let from = |h| match h {
-            History::FromEpoch(Epoch(e)) => e.max(sec.first),
-            History::All => sec.first,
-            History::None => sec.epoch,
-        };
-        let (given, wanted) = (from(history), from(asked));
-        sec.readers.insert(p, given);
-        given <= wanted
-    }
+fn is_login(s: &Signed) -> bool {
+    matches!(s.op.operation(), Ok(Operation::Login))
+}
+
+fn mask_sections(mask: u8) -> Vec<usize> {
+    (0..SECTIONS).filter(|s| mask & (1 << s) != 0).collect()
 }
 
 struct Entry {
@@ -251,22 +167,51 @@ struct Entry {
     plaintext: Vec<u8>,
     section: usize,
     epoch: u32,
+    /// The write gate's receipt; `None`: refused.
+    receipt: Option<Receipt>,
 }
 
+/// A signed operation, with the client that signed it.
+#[derive(Clone)]
+struct Signed {
+    client: Client<'static>,
+    op: SignedOperation,
+}
+
+impl std::fmt::Debug for Signed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let op = self.op.operation();
+        write!(
+            f,
+            "{:?} at {:?}: {op:?}",
+            self.op.principal(),
+            self.op.time()
+        )
+    }
+}
+
+type Handle = Rc<RefCell<Srs<RaceStore>>>;
+
 struct World {
-    srs: Srs,
+    store: Arc<MemoryStore>,
+    /// Two handles (the same key and name) over the store.
+    srs: [Handle; 2],
+    id: SrsId,
+    vk: VerifyingKey,
     model: Model,
     acl: SignedAcl,
     /// Every ACL version, for checking entries against the version they name.
     versions: Vec<VerifiedAcl>,
     entries: Vec<Entry>,
+    /// Records the `CreateRecord` race made, with their ACLs.
+    extra: Vec<(RecordId, SignedAcl)>,
+    /// Every committed operation, with its response.
+    log: Vec<(Signed, Response)>,
+    /// The replay rows the store must hold: (principal, nonce) → expiry.
+    nonces: BTreeMap<(PrincipalId, [u8; 16]), u64>,
     rng: ChaCha20Rng,
     /// The clock: one tick per step.
     now: Timestamp,
-}
-
-fn refused(r: Refusal) -> Error {
-    Error::NotAuthorized(r)
 }
 
 impl World {
@@ -275,196 +220,273 @@ impl World {
     /// section 0 without history, so that deep states are reached in few steps.
     fn new(seed: u8, setup: u8) -> Self {
         let c = cast();
+        let store = Arc::new(MemoryStore::new());
+        let handle = || {
+            let store = RaceStore::new(Arc::clone(&store));
+            let srs = Srs::new(store, c.srs_key.clone(), NAME, SrsConfig::default());
+            Rc::new(RefCell::new(srs))
+        };
+        let srs = [handle(), handle()];
+        let id = srs[0].borrow().id();
+        assert_eq!(srs[1].borrow().id(), id);
+        assert_eq!(SrsConfig::default().window, WINDOW);
         let mut rng = common::rng(seed);
-        let mut srs = Srs::new(
-            ADMIN,
-            c.admin.bundle(),
-            &c.admin.prove_possession(&mut rng).unwrap(),
-        )
-        .unwrap();
-        srs.register(
-            OWNER,
-            Role::Patient,
-            c.owner.keys().bundle(),
-            &c.owner.keys().prove_possession(&mut rng).unwrap(),
-        )
-        .unwrap();
-        srs.activate(ADMIN, OWNER).unwrap();
-        let record = c.owner.record_id("model").unwrap();
+        let owner = &c.owners[0];
+        let record = owner.record_id("model").unwrap();
         let changes = c.sections.map(|section| Change::AddSection { section });
-        let update = c
-            .owner
+        let update = owner
             .create_record(record, UNTIL, &changes, &mut rng)
             .unwrap();
-        srs.apply_update(OWNER, &update, NOW).unwrap();
         let acl = update.acl().clone();
-        let versions = vec![acl.verify(&c.owner.verifying_key()).unwrap()];
+        let versions = vec![acl.verify(&owner.verifying_key()).unwrap()];
         let mut model = Model::default();
         for sec in &mut model.sections {
             sec.live = true;
         }
         let mut world = Self {
+            store,
             srs,
+            id,
+            vk: c.srs_key.verifying_key(),
             model,
             acl,
             versions,
             entries: Vec::new(),
+            extra: Vec::new(),
+            log: Vec::new(),
+            nonces: BTreeMap::new(),
             rng,
             now: NOW,
         };
+        let bundle = c.admin.bundle();
+        let admin = Operation::Register {
+            role: Role::Admin,
+            bundle,
+        };
+        let boot = world.sign(world.admin(), admin, NOW);
+        world.srs[0].borrow_mut().bootstrap(&boot.op, NOW).unwrap();
+        let again = world.srs[1].borrow_mut().bootstrap(&boot.op, NOW);
+        assert_eq!(again, Err(Error::AlreadyExists { what: "SRS setup" }));
+        for (o, target) in OWNERS.into_iter().enumerate() {
+            let bundle = c.owners[o].keys().bundle();
+            let patient = Operation::Register {
+                role: Role::Patient,
+                bundle,
+            };
+            let reg = world.sign(world.owner(o), patient, NOW);
+            assert_eq!(world.run(o, &reg, NOW), Ok(Response::Done));
+            let activate = world.sign(world.admin(), Operation::Activate { target }, NOW);
+            assert_eq!(world.run(1 - o, &activate, NOW), Ok(Response::Done));
+        }
+        let create = world.sign(world.owner(0), Operation::ApplyUpdate(update), NOW);
+        assert_eq!(world.run(0, &create, NOW), Ok(Response::Done));
         for p in (0..CAST).filter(|p| setup & (1 << p) != 0) {
-            world.step(&Op::Register(p));
-            world.step(&Op::Activate(p));
+            let via = p % 2;
+            world.step(&Op::Register(p), via);
+            world.step(&Op::Activate(p), via);
             if p < HOSPITALS {
-                world.step(&Op::RequestWrite { p, mask: 3 });
+                world.step(&Op::RequestWrite { p, mask: 3 }, via);
             } else {
-                world.step(&Op::RequestRead {
-                    p,
-                    mask: 1,
-                    history: Some(History::None),
-                });
+                let history = Some(History::None);
+                world.step(
+                    &Op::RequestRead {
+                        p,
+                        mask: 1,
+                        history,
+                    },
+                    via,
+                );
             }
             let approve = Op::Approve {
                 k: 0,
                 one: false,
                 history: None,
             };
-            world.step(&approve);
+            world.step(&approve, 1 - via);
         }
         world
+    }
+
+    fn admin(&self) -> Client<'static> {
+        Client::new(&cast().admin, ADMIN, self.id)
+    }
+
+    fn owner(&self, o: usize) -> Client<'static> {
+        Client::new(cast().owners[o].keys(), OWNERS[o], self.id)
+    }
+
+    fn person(&self, p: usize) -> Client<'static> {
+        Client::new(&cast().people[p], pid(p), self.id)
+    }
+
+    fn record(&self) -> RecordId {
+        self.acl.acl_unverified().record()
     }
 
     fn current(&self) -> &VerifiedAcl {
         self.versions.last().expect("at least one version")
     }
 
-    /// Runs an SRS mutation; on error, asserts the state is byte-for-byte unchanged.
-    fn srs_op<T>(
+    fn rows(&self) -> Vec<Row> {
+        self.store.rows().unwrap()
+    }
+
+    fn fork_rng(&mut self) -> ChaCha20Rng {
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        ChaCha20Rng::from_seed(seed)
+    }
+
+    fn sign(&mut self, client: Client<'static>, op: Operation, time: Timestamp) -> Signed {
+        let op = client.sign(op, time, &mut self.rng).unwrap();
+        Signed { client, op }
+    }
+
+    /// Signs `op` with a nonce the client chose.
+    fn sign_with_nonce(
         &mut self,
-        f: impl FnOnce(&mut Srs, &mut ChaCha20Rng) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let before = self.srs.to_bytes().unwrap();
-        let out = f(&mut self.srs, &mut self.rng);
-        if out.is_err() {
-            assert_eq!(
-                self.srs.to_bytes().unwrap(),
-                before,
-                "failed SRS operation changed state"
-            );
+        client: Client<'static>,
+        op: Operation,
+        nonce: [u8; 16],
+    ) -> Signed {
+        let (keys, id, now) = (client.keys(), client.id(), self.now);
+        let op = SignedOperation::sign_with_nonce(keys, self.id, id, op, now, nonce, &mut self.rng);
+        let op = op.unwrap();
+        Signed { client, op }
+    }
+
+    /// Runs `s` through handle `h` on an SRS whose clock says `clock`; a failed operation
+    /// must leave every row as it was.
+    fn run(&mut self, h: usize, s: &Signed, clock: Timestamp) -> Outcome {
+        let before = self.rows();
+        let out = self.srs[h]
+            .borrow_mut()
+            .execute(&s.op, clock, &mut self.rng);
+        match &out {
+            Ok(response) => self.committed(h, s, response, clock),
+            Err(e) => assert!(
+                self.rows() == before,
+                "failed {s:?} changed the store: {e:?}"
+            ),
         }
         out
     }
 
-    fn owner_update(&mut self, changes: &[Change]) -> Result<AclUpdate, Error> {
-        let current = self.versions.last().expect("at least one version");
-        cast().owner.update(current, UNTIL, changes, &mut self.rng)
+    /// Books a committed operation, and checks that its exact retry through the other
+    /// handle answers the same and changes nothing. A login is a read: it leaves no replay
+    /// row.
+    fn committed(&mut self, h: usize, s: &Signed, response: &Response, clock: Timestamp) {
+        if !is_login(s) {
+            let nonce = (s.op.principal(), *s.op.nonce());
+            let expiry = s.op.time().0 + REPLAY_LIFE;
+            let fresh = self.nonces.insert(nonce, expiry).is_none();
+            assert!(fresh, "nonce used twice");
+        }
+        self.log.push((s.clone(), response.clone()));
+        let rows = self.rows();
+        let again = self.srs[1 - h]
+            .borrow_mut()
+            .execute(&s.op, clock, &mut self.rng);
+        assert_eq!(again.as_ref(), Ok(response), "exact retry of {s:?}");
+        assert!(self.rows() == rows, "an exact retry changed the store");
     }
 
+    fn owner_update(&mut self, changes: &[Change]) -> Result<AclUpdate, Error> {
+        let current = self.versions.last().expect("at least one version");
+        cast().owners[0].update(current, UNTIL, changes, &mut self.rng)
+    }
+
+    /// The owner's new ACL, which the SRS (through either handle) must now serve.
     fn commit_acl(&mut self, update: &AclUpdate) {
         self.acl = update.acl().clone();
-        self.versions
-            .push(self.acl.verify(&cast().owner.verifying_key()).unwrap());
+        let owner = cast().owners[0].verifying_key();
+        self.versions.push(self.acl.verify(&owner).unwrap());
+        let srs = self.srs[self.versions.len() % 2].borrow();
+        assert_eq!(srs.acl(self.record()).unwrap().as_ref(), Some(&self.acl));
     }
 
     /// The owner makes `changes` and the SRS applies them, if the model says they are
     /// `valid`; otherwise the owner refuses to make them.
-    fn change(&mut self, valid: bool, changes: &[Change]) -> Option<AclUpdate> {
+    fn change(&mut self, via: usize, valid: bool, changes: &[Change]) -> Option<AclUpdate> {
         let r = self.owner_update(changes);
         if !valid {
             assert!(matches!(r, Err(Error::InvalidChange { .. })), "{r:?}");
             return None;
         }
         let (update, now) = (r.unwrap(), self.now);
-        self.srs_op(|srs, _| srs.apply_update(OWNER, &update, now))
-            .unwrap();
+        let op = self.sign(self.owner(0), Operation::ApplyUpdate(update.clone()), now);
+        assert_eq!(self.run(via, &op, now), Ok(Response::Done));
         self.commit_acl(&update);
         Some(update)
     }
 
-    fn check_read(&mut self, p: usize, e: usize) {
-        let c = cast();
-        let entry = &self.entries[e];
-        let expected = self.model.may_read(p, entry.section, entry.epoch);
-        let (header, key_block) = (entry.entry.header(), entry.entry.key_block());
-        let got = self.srs.reencrypt(pid(p), header, key_block, self.now);
-        match (expected, got) {
-            (Ok(()), Ok(rc)) => {
-                let named = &self.versions[header.acl_version().0 as usize - 1];
-                let pt = c.people[p]
-                    .open_entry(&entry.entry, &rc, named)
-                    .expect("allowed read decrypts");
-                assert_eq!(pt, entry.plaintext);
-            }
-            (Err(reason), Err(e)) => assert_eq!(e, refused(reason), "reader {p} entry {e:?}"),
-            (exp, got) => panic!(
-                "reader {p}: model says {exp:?}, SRS says {:?}",
-                got.map(drop)
-            ),
+    fn request_op(&self, right: Right, secs: &[usize]) -> Operation {
+        let sections = secs.iter().map(|s| cast().sections[*s]).collect();
+        let record = self.record();
+        Operation::Request {
+            record,
+            right,
+            sections,
         }
     }
 
-    /// The attack SPEC §7 closes: a reader granted read on a removed and re-added section,
-    /// even with `History::All`, must be refused every entry of the removed predecessor
-    /// (`check_keys` finds no key for its epochs either).
-    fn check_predecessor_sealed(&self, p: usize, s: usize) {
-        let first = self.model.sections[s].first;
-        let old = self.entries.iter().enumerate();
-        for (i, e) in old.filter(|(_, e)| e.section == s && e.epoch < first) {
-            let (header, key_block) = (e.entry.header(), e.entry.key_block());
-            let got = self.srs.reencrypt(pid(p), header, key_block, self.now);
-            let reason = self.model.active(p).err().unwrap_or(Refusal::NoReadRight);
-            assert_eq!(
-                got.map(drop),
-                Err(refused(reason)),
-                "reader {p} reached entry {i} of section {s}'s removed predecessor"
-            );
-        }
+    /// The owner approves `req` on an SRS whose clock says `clock`.
+    fn approve(&mut self, via: usize, req: &Req, one: bool, history: Asked, clock: Timestamp) {
+        let (update, grants) = self.approval(req, one, history);
+        let request = req.id;
+        let op = Operation::Approve {
+            request,
+            update: update.clone(),
+        };
+        let op = self.sign(self.owner(0), op, clock);
+        let r = self.run(via, &op, clock);
+        self.approved(req, &update, &grants, r, clock);
     }
 
-    fn check_keys(&self) {
+    /// Writer `h` seals a new entry of section `s` to the current ACL, or (`stale`) to the
+    /// newest earlier version that lists it as a writer, and submits it to the write gate.
+    fn write(&mut self, via: usize, h: usize, s: usize, stale: bool) {
         let c = cast();
-        let record = self.acl.acl_unverified().record();
-        let acl = self.current();
-        assert_eq!(acl.default_history(), DEFAULT_HISTORY);
-        let mut expected = 0;
-        for (s, sec) in self.model.sections.iter().enumerate() {
-            for p in HOSPITALS..CAST {
-                for epoch in 0..=sec.epoch + 1 {
-                    let granted = sec.live
-                        && epoch <= sec.epoch
-                        && sec.readers.get(&p).is_some_and(|from| *from <= epoch);
-                    expected += usize::from(granted);
-                    let id = ReKeyId {
-                        record,
-                        section: c.sections[s],
-                        epoch: Epoch(epoch),
-                        reader: fingerprint(p),
-                    };
-                    assert_eq!(
-                        self.srs.has_key(&id),
-                        granted,
-                        "key for reader {p} section {s} epoch {epoch}"
-                    );
-                }
-            }
-            // The ACL agrees with the model's epochs and members.
-            let Some(policy) = acl.section(&c.sections[s]) else {
-                assert!(!sec.live, "section {s} missing from the ACL");
-                continue;
-            };
-            assert!(sec.live, "removed section {s} still in the ACL");
-            assert_eq!(policy.epoch(), Epoch(sec.epoch), "section {s}");
-            assert_eq!(policy.first(), Epoch(sec.first), "section {s}");
-            let readers: BTreeMap<Fingerprint, Epoch> =
-                policy.readers().map(|(fp, g)| (*fp, g.from)).collect();
-            let model = sec.readers.iter();
-            let model = model.map(|(p, from)| (fingerprint(*p), Epoch(*from)));
-            assert_eq!(readers, model.collect(), "readers of section {s}");
-            let writers: BTreeSet<Fingerprint> = policy.writers().map(|(fp, _)| *fp).collect();
-            let model = sec.writers.iter().map(|h| fingerprint(*h)).collect();
-            assert_eq!(writers, model, "writers of section {s}");
+        let (section, fp, now) = (c.sections[s], fingerprint(h), self.now);
+        let listed = |v: &&VerifiedAcl| v.writer(&section, &fp).is_some();
+        let mut earlier = self.versions.iter().rev().skip(1);
+        let stale = earlier.find(listed).filter(|_| stale);
+        let acl = stale.unwrap_or(self.current()).clone();
+        let n = self.entries.len();
+        let plaintext = format!("entry {n} by hospital {h} in section {s}").into_bytes();
+        let r = c.people[h].seal_entry(&acl, section, &plaintext, now, &mut self.rng);
+        let Some(policy) = acl.section(&section) else {
+            return assert_eq!(r.unwrap_err(), refused(Refusal::UnknownSection));
+        };
+        if acl.writer(&section, &fp).is_none() {
+            return assert_eq!(r.unwrap_err(), refused(Refusal::NoWriteRight));
         }
-        assert_eq!(self.srs.stored_keys(), expected);
+        let (entry, epoch) = (r.unwrap(), policy.epoch().0);
+        let op = self.sign(self.person(h), entry.submission(), now);
+        let r = self.run(via, &op, now);
+        self.submitted(h, s, epoch, entry, plaintext, r);
+    }
+
+    fn read_op(&mut self, p: usize, idx: &[usize]) -> Signed {
+        let entries = idx.iter().map(|&e| self.entries[e].entry.header().entry());
+        let record = self.record();
+        let op = Operation::Reencrypt {
+            record,
+            entries: entries.collect(),
+        };
+        self.sign(self.person(p), op, self.now)
+    }
+
+    /// Reader `p` asks for re-encryptions of the entries `idx` in one batch; how many it
+    /// got.
+    fn read(&mut self, via: usize, p: usize, idx: &[usize]) -> usize {
+        let op = self.read_op(p, idx);
+        let r = self.run(via, &op, self.now);
+        self.check_items(p, idx, &r);
+        match r {
+            Ok(Response::Reencrypted(items)) => items.iter().filter(|i| i.is_ok()).count(),
+            _ => 0,
+        }
     }
 
     /// The owner's update approving `req` (granting nothing still needs a change), and the
@@ -508,65 +530,62 @@ impl World {
         (self.owner_update(&changes).unwrap(), grants)
     }
 
-    fn step(&mut self, op: &Op) {
-        let c = cast();
+    fn step(&mut self, op: &Op, via: usize) {
         self.now.0 += 1;
+        self.act(op, via);
+        self.check_state();
+    }
+
+    fn act(&mut self, op: &Op, via: usize) {
+        let c = cast();
         let now = self.now;
         match *op {
             Op::Register(p) => {
-                let proof = c.people[p].prove_possession(&mut self.rng).unwrap();
-                let r = self
-                    .srs_op(|srs, _| srs.register(pid(p), role(p), c.people[p].bundle(), &proof));
-                if self.model.registry[p].is_some() {
-                    assert_eq!(r, Err(Error::AlreadyExists { what: "principal" }));
-                } else {
-                    r.unwrap();
-                    self.model.registry[p] = Some(false);
-                }
+                let reg = self.sign(self.person(p), register(p), now);
+                let r = self.run(via, &reg, now);
+                self.registered(p, r);
             }
             Op::Activate(p) | Op::Deactivate(p) => {
-                let on = matches!(op, Op::Activate(_));
-                let r = self.srs_op(|srs, _| {
-                    if on {
-                        srs.activate(ADMIN, pid(p))
-                    } else {
-                        srs.deactivate(ADMIN, pid(p))
-                    }
-                });
+                let (on, target) = (matches!(op, Op::Activate(_)), pid(p));
+                let body = if on {
+                    Operation::Activate { target }
+                } else {
+                    Operation::Deactivate { target }
+                };
+                let signed = self.sign(self.admin(), body.clone(), now);
+                let r = self.run(via, &signed, now);
                 match self.model.registry[p] {
                     None => assert_eq!(r, Err(Error::NotFound { what: "principal" })),
                     Some(_) => {
-                        r.unwrap();
+                        assert_eq!(r, Ok(Response::Done));
                         self.model.registry[p] = Some(on);
                     }
                 }
                 // A non-admin can never do it.
-                let r = self.srs_op(|srs, _| srs.activate(OWNER, pid(p)));
+                let signed = self.sign(self.owner(0), body, now);
+                let r = self.run(1 - via, &signed, now);
                 assert_eq!(r, Err(refused(Refusal::NotAdmin)));
             }
             Op::Login(p) => {
-                let r = self.srs_op(|srs, rng| srs.login_challenge(pid(p), rng));
-                match self.model.active(p) {
-                    Err(reason) => assert_eq!(r, Err(refused(reason))),
-                    Ok(()) => {
-                        let ch = r.unwrap();
-                        // A wrong key's answer is refused; the right one logs in once.
-                        let wrong = c.people[(p + 1) % CAST]
-                            .answer_login(pid(p), &ch, &mut self.rng)
-                            .unwrap();
-                        assert_eq!(
-                            self.srs_op(|srs, _| srs.login(pid(p), &wrong)),
-                            Err(Error::BadSignature)
-                        );
-                        let answer = c.people[p]
-                            .answer_login(pid(p), &ch, &mut self.rng)
-                            .unwrap();
-                        self.srs_op(|srs, _| srs.login(pid(p), &answer)).unwrap();
-                        assert_eq!(
-                            self.srs_op(|srs, _| srs.login(pid(p), &answer)),
-                            Err(refused(Refusal::NoChallenge))
-                        );
-                    }
+                let login = self.sign(self.person(p), Operation::Login, now);
+                let r = self.run(via, &login, now);
+                assert_eq!(r, self.status(pid(p)));
+                // Signed with another principal's keys, for another SRS, or too long ago.
+                let wrong = Client::new(&c.people[(p + 1) % CAST], pid(p), self.id);
+                let elsewhere = SrsId::new(&self.vk, "elsewhere");
+                let elsewhere = Client::new(&c.people[p], pid(p), elsewhere);
+                let wrong_key = match self.model.registry[p] {
+                    Some(_) => Refusal::WrongSigner,
+                    None => Refusal::UnknownPrincipal,
+                };
+                let early = Timestamp(now.0 - WINDOW - 1);
+                for (client, time, refusal) in [
+                    (wrong, now, wrong_key),
+                    (elsewhere, now, Refusal::WrongSrs),
+                    (self.person(p), early, Refusal::OutsideWindow),
+                ] {
+                    let op = self.sign(client, Operation::Login, time);
+                    assert_eq!(self.run(via, &op, now), Err(refused(refusal)));
                 }
             }
             Op::RequestRead { p, mask, .. } | Op::RequestWrite { p, mask } => {
@@ -574,179 +593,119 @@ impl World {
                     Op::RequestRead { history, .. } => Right::Read(history),
                     _ => Right::Write,
                 };
-                let secs: Vec<usize> = (0..SECTIONS).filter(|s| mask & (1 << s) != 0).collect();
-                let ids: Vec<SectionId> = secs.iter().map(|s| c.sections[*s]).collect();
-                let record = self.acl.acl_unverified().record();
-                let r = self.srs_op(|srs, _| srs.request(pid(p), record, right, &ids, now));
-                let gone = secs.iter().any(|s| !self.model.sections[*s].live);
-                match self.model.active(p) {
-                    Err(reason) => assert_eq!(r, Err(refused(reason))),
-                    Ok(()) if gone => assert_eq!(r, Err(refused(Refusal::UnknownSection))),
-                    Ok(()) => {
-                        let (id, state, at) = (r.unwrap(), RequestState::Pending, now);
-                        self.model.requests.push(Req {
-                            id,
-                            p,
-                            right,
-                            secs,
-                            state,
-                            at,
-                        });
-                    }
-                }
+                let secs = mask_sections(mask);
+                let op = self.sign(self.person(p), self.request_op(right, &secs), now);
+                let r = self.run(via, &op, now);
+                self.filed(p, right, secs, r);
             }
             Op::Approve { k, one, history } => {
-                let Some(req) = self.pick_request(k) else {
-                    return;
-                };
-                let (update, grants) = self.approval(&req, one, history);
-                let r = self.srs_op(|srs, _| srs.approve(OWNER, req.id, &update, now));
-                if req.state != RequestState::Pending {
-                    assert!(matches!(r, Err(Error::IllegalTransition { .. })), "{r:?}");
-                } else if grants.is_empty() {
-                    assert_eq!(r, Err(refused(Refusal::ApprovalMismatch)));
-                } else {
-                    // Approved only if every section asked for is granted now, each from an
-                    // epoch no later than the history asked for wants (after the update).
-                    let mut as_asked = grants.len() == req.secs.len();
-                    for &(s, given) in &grants {
-                        if let Right::Read(asked) = req.right {
-                            let asked = asked.unwrap_or(DEFAULT_HISTORY);
-                            as_asked &= self.model.grant_read(req.p, s, given, asked);
-                        } else {
-                            self.model.sections[s].writers.insert(req.p);
-                        }
-                    }
-                    let outcome = if as_asked {
-                        RequestState::Approved
-                    } else {
-                        RequestState::ApprovedNarrower
-                    };
-                    assert_eq!(r, Ok(outcome), "{req:?} granted {grants:?}");
-                    self.commit_acl(&update);
-                    self.set_state(req.id, outcome, now);
-                    let granted: Vec<SectionId> = grants.iter().map(|g| c.sections[g.0]).collect();
-                    assert_eq!(self.srs.request_by_id(req.id).unwrap().granted(), granted);
-                    if matches!(req.right, Right::Read(_)) {
-                        for &(s, _) in &grants {
-                            self.check_predecessor_sealed(req.p, s);
-                        }
-                    }
+                if let Some(req) = self.pick_request(k) {
+                    self.approve(via, &req, one, history, now);
                 }
             }
             Op::Reject(k) => {
                 let Some(req) = self.pick_request(k) else {
                     return;
                 };
-                let r = self.srs_op(|srs, _| srs.reject(OWNER, req.id, now));
-                if req.state == RequestState::Pending {
-                    r.unwrap();
-                    self.set_state(req.id, RequestState::Rejected, now);
-                } else {
-                    assert!(matches!(r, Err(Error::IllegalTransition { .. })));
-                }
+                let op = self.sign(self.owner(0), Operation::Reject { request: req.id }, now);
+                let r = self.run(via, &op, now);
+                self.closed(&req, RequestState::Rejected, Ok(()), r, now);
             }
             Op::Withdraw { k, by_requester } => {
                 let Some(req) = self.pick_request(k) else {
                     return;
                 };
-                let actor = if by_requester { pid(req.p) } else { OWNER };
-                let r = self.srs_op(|srs, _| srs.withdraw(actor, req.id, now));
-                if !by_requester {
-                    assert_eq!(r, Err(refused(Refusal::NotRequester)));
-                } else if req.state == RequestState::Pending {
-                    r.unwrap();
-                    self.set_state(req.id, RequestState::Withdrawn, now);
-                } else {
-                    assert!(matches!(r, Err(Error::IllegalTransition { .. })));
-                }
+                let (client, actor) = match by_requester {
+                    true => (self.person(req.p), self.model.active(req.p)),
+                    false => (self.owner(0), Err(Refusal::NotRequester)),
+                };
+                let op = self.sign(client, Operation::Withdraw { request: req.id }, now);
+                let r = self.run(via, &op, now);
+                self.closed(&req, RequestState::Withdrawn, actor, r, now);
             }
             Op::Backdated { k, action, back } => {
                 let Some(req) = self.pick_request(k) else {
                     return;
                 };
-                let then = Timestamp(req.at.0 - back);
-                // An approval that would otherwise succeed (when anything is left to grant).
-                let (update, _) = self.approval(&req, false, None);
-                let r = self.srs_op(|srs, _| match action {
-                    Action::Approve => srs.approve(OWNER, req.id, &update, then).map(drop),
-                    Action::Reject => srs.reject(OWNER, req.id, then),
-                    _ => srs.withdraw(pid(req.p), req.id, then),
-                });
-                if req.state == RequestState::Pending {
-                    let went_back = Error::ClockWentBackwards {
-                        last: req.at,
-                        offered: then,
-                    };
-                    assert_eq!(r, Err(went_back));
-                } else {
-                    assert!(matches!(r, Err(Error::IllegalTransition { .. })), "{r:?}");
+                // An instance (and a client) whose clock is behind the request's last time:
+                // the SRS stamps that time instead (SPEC §7).
+                let (then, request) = (Timestamp(req.at.0 - back), req.id);
+                if action == Action::Approve {
+                    return self.approve(via, &req, false, None, then);
                 }
-                assert_eq!(self.pick_request(k).map(|q| q.state), Some(req.state));
+                let (client, body, to, actor) = if action == Action::Reject {
+                    let body = Operation::Reject { request };
+                    (self.owner(0), body, RequestState::Rejected, Ok(()))
+                } else {
+                    let (client, actor) = (self.person(req.p), self.model.active(req.p));
+                    let body = Operation::Withdraw { request };
+                    (client, body, RequestState::Withdrawn, actor)
+                };
+                let op = self.sign(client, body, then);
+                let r = self.run(via, &op, then);
+                self.closed(&req, to, actor, r, then);
             }
-            Op::Delete(k) => {
+            Op::Delete { k, by_owner } => {
                 let Some(req) = self.pick_request(k) else {
                     return;
                 };
-                let r = self.srs_op(|srs, _| srs.delete_request(req.id));
-                if req.state == RequestState::Pending {
-                    assert!(matches!(r, Err(Error::IllegalTransition { .. })));
-                } else {
-                    r.unwrap();
-                    self.model.requests.retain(|q| q.id != req.id);
-                    assert!(self.srs.request_by_id(req.id).is_none());
+                let (client, actor) = match by_owner {
+                    true => (self.owner(0), Ok(())),
+                    false => (self.person(req.p), self.model.active(req.p)),
+                };
+                let op = self.sign(client, Operation::DeleteRequest { request: req.id }, now);
+                let r = self.run(via, &op, now);
+                match actor {
+                    Err(reason) => assert_eq!(r, Err(refused(reason))),
+                    Ok(()) if req.state == RequestState::Pending => {
+                        assert!(matches!(r, Err(Error::IllegalTransition { .. })), "{r:?}");
+                    }
+                    Ok(()) => {
+                        assert_eq!(r, Ok(Response::Done));
+                        self.model.requests.retain(|q| q.id != req.id);
+                        assert!(self.srs[via].borrow().request(req.id).unwrap().is_none());
+                    }
                 }
             }
-            Op::Write { h, s } => {
-                let plaintext = format!(
-                    "entry {} by hospital {h} in section {s}",
-                    self.entries.len()
-                )
-                .into_bytes();
-                let acl = self.current().clone();
-                let r = c.people[h].seal_entry(&acl, c.sections[s], &plaintext, now, &mut self.rng);
-                let sec = &self.model.sections[s];
-                if !sec.live {
-                    assert_eq!(r.unwrap_err(), refused(Refusal::UnknownSection));
-                } else if sec.writers.contains(&h) {
-                    let entry = r.unwrap();
-                    assert_eq!(c.owner.open_entry(&entry, &acl).unwrap(), plaintext);
-                    let epoch = sec.epoch;
-                    self.entries.push(Entry {
-                        entry,
-                        plaintext,
-                        section: s,
-                        epoch,
-                    });
-                } else {
-                    assert_eq!(r.unwrap_err(), refused(Refusal::NoWriteRight));
-                }
-            }
-            Op::Read { p, e } => {
-                if !self.entries.is_empty() {
-                    self.check_read(p, e % self.entries.len());
+            Op::Write { h, s, stale } => self.write(via, h, s, stale),
+            Op::Read { p, e, n } => {
+                let len = self.entries.len();
+                if len > 0 {
+                    let idx: Vec<usize> = (0..n.min(len)).map(|i| (e + i) % len).collect();
+                    self.read(via, p, &idx);
                 }
             }
             Op::Revoke { p, s } => {
-                let sec = &mut self.model.sections[s];
-                let valid = sec.readers.remove(&p).is_some();
-                sec.epoch += u32::from(valid);
+                let valid = self.model.revoke_read(p, s);
                 let (section, reader) = (c.sections[s], fingerprint(p));
-                self.change(valid, &[Change::RevokeRead { section, reader }]);
+                self.change(via, valid, &[Change::RevokeRead { section, reader }]);
             }
             Op::RevokeWrite { h, s } => {
                 let valid = self.model.sections[s].writers.remove(&h);
                 let (section, writer) = (c.sections[s], fingerprint(h));
-                self.change(valid, &[Change::RevokeWrite { section, writer }]);
+                let revoke = [Change::RevokeWrite { section, writer }];
+                if self.change(via, valid, &revoke).is_some() {
+                    // The revoked writer submits a new entry sealed to its last ACL: the gate
+                    // refuses it, and nobody ever gets it re-encrypted.
+                    self.write(1 - via, h, s, true);
+                    let e = self.entries.len() - 1;
+                    assert!(
+                        self.entries[e].receipt.is_none(),
+                        "revoked writer's entry accepted"
+                    );
+                    assert_eq!(self.read(via, HOSPITALS + h, &[e]), 0);
+                }
             }
             Op::Rotate(s) => {
                 let (sec, section) = (&mut self.model.sections[s], c.sections[s]);
                 let valid = sec.live;
                 sec.epoch += u32::from(valid);
-                if let Some(update) = self.change(valid, &[Change::Rotate { section }]) {
-                    // Replaying the previous ACL version is refused, and changes nothing.
-                    let replay = self.srs_op(|srs, _| srs.apply_update(OWNER, &update, now));
-                    assert!(matches!(replay, Err(Error::AclRejected(_))));
+                if let Some(update) = self.change(via, valid, &[Change::Rotate { section }]) {
+                    // Submitting the same version again is refused, and changes nothing.
+                    let op = self.sign(self.owner(0), Operation::ApplyUpdate(update), now);
+                    let again = self.run(1 - via, &op, now);
+                    let stale = matches!(again, Err(Error::AclRejected(AclProblem::Stale { .. })));
+                    assert!(stale, "{again:?}");
                 }
             }
             Op::Rewrap(e) => {
@@ -755,20 +714,31 @@ impl World {
                 }
                 let e = e % self.entries.len();
                 let acl = self.current().clone();
-                let r = c.owner.rewrap(&self.entries[e].entry, &acl, &mut self.rng);
-                let entry = &mut self.entries[e];
-                let sec = &self.model.sections[entry.section];
-                if !sec.live {
-                    assert_eq!(r.unwrap_err(), refused(Refusal::UnknownSection));
-                    return;
+                let r = c.owners[0].rewrap(&self.entries[e].entry, &acl, &mut self.rng);
+                let s = self.entries[e].section;
+                if !self.model.sections[s].live {
+                    return assert_eq!(r.unwrap_err(), refused(Refusal::UnknownSection));
                 }
-                entry.entry = entry.entry.clone().with_key_block(r.unwrap());
-                entry.epoch = sec.epoch;
+                let (key_block, record) = (r.unwrap(), self.record());
+                let entry = self.entries[e].entry.header().entry();
+                let op = Operation::Rewrap {
+                    record,
+                    entry,
+                    key_block,
+                };
+                let op = self.sign(self.owner(0), op, now);
+                let r = self.run(via, &op, now);
+                let entry = &mut self.entries[e];
+                let Some(receipt) = &entry.receipt else {
+                    return assert_eq!(r, Err(Error::NotFound { what: "entry" }));
+                };
+                assert_eq!(r, Ok(Response::Done));
+                entry.entry = entry.entry.clone().with_key_block(key_block);
+                entry.epoch = self.model.sections[s].epoch;
+                let accepted = receipt.verify(&self.vk, entry.entry.header()).unwrap();
                 let named = &self.versions[entry.entry.header().acl_version().0 as usize - 1];
-                assert_eq!(
-                    c.owner.open_entry(&entry.entry, named).unwrap(),
-                    entry.plaintext
-                );
+                let opened = c.owners[0].open_entry(&entry.entry, &accepted, named);
+                assert_eq!(opened.unwrap(), entry.plaintext);
             }
             Op::RemoveSection(s) => {
                 let section = c.sections[s];
@@ -782,7 +752,7 @@ impl World {
                 let sec = &mut self.model.sections[s];
                 let valid = std::mem::take(&mut sec.live);
                 (sec.readers, sec.writers) = Default::default();
-                self.change(valid, &[Change::RemoveSection { section }]);
+                self.change(via, valid, &[Change::RemoveSection { section }]);
             }
             Op::AddSection { s, grant } => {
                 let section = c.sections[s];
@@ -792,76 +762,72 @@ impl World {
                     // Re-created one epoch after its predecessor's last, with nobody on it.
                     (sec.live, sec.epoch, sec.first) = (true, sec.epoch + 1, sec.epoch + 1);
                 }
-                self.change(valid, &[Change::AddSection { section }]);
+                self.change(via, valid, &[Change::AddSection { section }]);
                 if let (true, Some((r, h))) = (valid, grant) {
                     // The first active reader from `r` on, if any: the attack needs one.
                     let mut from_r = (r..CAST).chain(HOSPITALS..r);
                     let r = from_r.find(|&r| self.model.active(r).is_ok()).unwrap_or(r);
-                    self.check_keys();
+                    self.check_state();
                     let history = History::All;
                     self.model.grant_read(r, s, history, history);
                     self.model.sections[s].writers.insert(h);
                     let (reader, writer) = (c.people[r].bundle(), c.people[h].bundle());
-                    self.change(
-                        true,
-                        &[
-                            Change::GrantRead {
-                                section,
-                                reader,
-                                history,
-                            },
-                            Change::GrantWrite { section, writer },
-                        ],
-                    );
+                    let grant_read = Change::GrantRead {
+                        section,
+                        reader,
+                        history,
+                    };
+                    let grant_write = Change::GrantWrite { section, writer };
+                    self.change(1 - via, true, &[grant_read, grant_write]);
                     self.check_predecessor_sealed(r, s);
                 }
             }
-        }
-        self.check_keys();
-    }
-
-    fn pick_request(&self, k: usize) -> Option<Req> {
-        let reqs = &self.model.requests;
-        if reqs.is_empty() {
-            return None;
-        }
-        let q = match reqs.iter().rposition(|q| q.state == RequestState::Pending) {
-            Some(i) if k == 0 => &reqs[i],
-            _ => &reqs[reqs.len() - 1 - k % reqs.len()],
-        };
-        let srs_req = self
-            .srs
-            .request_by_id(q.id)
-            .expect("model and SRS agree on open requests");
-        assert_eq!(srs_req.state(), q.state);
-        assert_eq!(srs_req.history().last().map(|h| h.1), Some(q.at));
-        Some(q.clone())
-    }
-
-    fn set_state(&mut self, id: RequestId, state: RequestState, now: Timestamp) {
-        let q = self.model.requests.iter_mut().find(|q| q.id == id).unwrap();
-        let created = q.at;
-        (q.state, q.at) = (state, now);
-        let req = self.srs.request_by_id(id).unwrap();
-        let history = [(RequestState::Pending, created), (state, now)];
-        assert_eq!(req.history(), history);
-    }
-
-    fn finish(&mut self) {
-        let bytes = self.srs.to_bytes().unwrap();
-        let back = Srs::from_bytes(&bytes).unwrap();
-        assert_eq!(back, self.srs);
-        assert_eq!(back.to_bytes().unwrap(), bytes);
-        for s in (0..SECTIONS).filter(|s| self.model.sections[*s].live) {
-            for p in HOSPITALS..CAST {
-                self.check_predecessor_sealed(p, s);
+            Op::Replay(i) => {
+                // An exact retry, however late: the stored response (a login's: the current
+                // status), or too late.
+                let Some((s, response)) = self.log.iter().rev().nth(i).cloned() else {
+                    return;
+                };
+                let rows = self.rows();
+                let r = self.srs[via]
+                    .borrow_mut()
+                    .execute(&s.op, now, &mut self.rng);
+                if now.0 - s.op.time().0 > WINDOW {
+                    assert_eq!(r, Err(refused(Refusal::OutsideWindow)));
+                } else if is_login(&s) {
+                    assert_eq!(r, self.status(s.client.id()));
+                } else {
+                    assert_eq!(r, Ok(response));
+                }
+                assert!(self.rows() == rows, "a replay changed the store");
             }
-        }
-        let n = self.entries.len();
-        for e in n.saturating_sub(3)..n {
-            for p in 0..CAST {
-                self.check_read(p, e);
+            Op::ReuseNonce(i) => {
+                // Another body under a committed operation's nonce: refused while its
+                // replay row lives.
+                let Some((s, _)) = self.log.iter().rev().nth(i).cloned() else {
+                    return;
+                };
+                let reuse = self.sign_with_nonce(s.client, Operation::Login, *s.op.nonce());
+                let seen = self.nonces.contains_key(&(s.op.principal(), *s.op.nonce()));
+                let r = self.run(via, &reuse, now);
+                if seen {
+                    assert_eq!(r, Err(refused(Refusal::Replayed)));
+                } else {
+                    assert_eq!(r, self.status(s.client.id()));
+                }
             }
+            Op::Expire => {
+                self.now.0 += REPLAY_LIFE + 40;
+                let now = self.now;
+                let n = self.srs[via]
+                    .borrow_mut()
+                    .expire_replays(now, 10_000)
+                    .unwrap();
+                let before = self.nonces.len();
+                self.nonces.retain(|_, expiry| *expiry >= now.0);
+                assert_eq!(n, before - self.nonces.len());
+            }
+            Op::Race(ref race) => self.race_step(race, via),
         }
     }
 }
@@ -877,10 +843,14 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 200, ..ProptestConfig::default() })]
 
     #[test]
-    fn srs_and_cryptography_agree_with_the_model(seed in any::<u8>(), setup in any::<u8>(), ops in proptest::collection::vec(op(), 24..=24)) {
+    fn srs_and_cryptography_agree_with_the_model(
+        seed in any::<u8>(),
+        setup in any::<u8>(),
+        ops in proptest::collection::vec((op(), 0usize..2), 24..=24),
+    ) {
         let mut world = World::new(seed, setup);
-        for op in &ops {
-            world.step(op);
+        for (op, via) in &ops {
+            world.step(op, *via);
         }
         world.finish();
     }

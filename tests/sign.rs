@@ -19,7 +19,7 @@ fn signatures_verify_only_for_their_key_purpose_and_fields() {
         Ok(())
     );
     // Same fields under another purpose tag: refused.
-    for p in [Purpose::Acl, Purpose::Rewrap, Purpose::Login, Purpose::Pop] {
+    for p in [Purpose::Acl, Purpose::Rewrap, Purpose::Op, Purpose::Pop] {
         assert_eq!(
             vk.verify(p, &[b"header hash", b"body hash"], &sig),
             Err(Error::BadSignature)
@@ -95,7 +95,7 @@ fn proof_of_possession_binds_the_key() {
     );
     // A PoP is not a login or an ACL signature, and vice versa.
     let login = sk
-        .sign(Purpose::Login, &[&sk.verifying_key().to_bytes()], &mut r)
+        .sign(Purpose::Op, &[&sk.verifying_key().to_bytes()], &mut r)
         .unwrap();
     let forged = ProofOfPossession::from_bytes(&{
         let mut b = pop.to_bytes();

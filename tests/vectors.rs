@@ -17,13 +17,17 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sesphr::dem::{seal_body, DataKey, NoncePrefix, WrappedKey};
 use sesphr::phr::{
-    AclUpdate, Change, Epoch, History, MasterSecret, Owner, PrincipalKeys, SectionName, SignedAcl,
-    Timestamp,
+    AclUpdate, Change, EntryId, Epoch, History, MasterSecret, Owner, PrincipalId, PrincipalKeys,
+    RecordId, RequestId, RequestState, Role, SectionName, SignedAcl, Timestamp,
 };
 use sesphr::pre::{
     encapsulate, Capsule, ReCapsule, ReKey, ReaderSecretKey, SectionPublicKey, SectionSecretKey,
 };
 use sesphr::sign::{Purpose, Signature, SigningKey};
+use sesphr::srs::{
+    Client, MemoryStore, Operation, Receipt, Refusal, Response, SignedOperation, Srs, SrsConfig,
+    MAX_BATCH,
+};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
@@ -211,6 +215,378 @@ fn acl_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
     }
     assert_eq!(v2.acl().acl_unverified().previous(), v1.acl().hash());
     out
+}
+
+fn seed32(inputs: &BTreeMap<String, String>, k: &str) -> [u8; 32] {
+    unhex(&inputs[k]).try_into().expect("32-byte seed")
+}
+
+fn seeded_keys(seed: &[u8; 32]) -> PrincipalKeys {
+    PrincipalKeys::from_parts(
+        SigningKey::from_seed(seed).unwrap(),
+        ReaderSecretKey::from_seed(seed).unwrap(),
+    )
+}
+
+/// An SRS over an empty in-memory store, its signing key from a seed.
+fn seeded_srs(inputs: &BTreeMap<String, String>) -> Srs<MemoryStore> {
+    Srs::new(
+        MemoryStore::new(),
+        SigningKey::from_seed(&seed32(inputs, "srs_seed")).unwrap(),
+        &inputs["srs_name"],
+        SrsConfig::default(),
+    )
+}
+
+fn outcome<T>(r: Result<T, sesphr::Error>, ok: impl FnOnce(T) -> String) -> String {
+    match r {
+        Ok(v) => ok(v),
+        Err(e) => format!("error {e:?}"),
+    }
+}
+
+/// One signed operation from seeds (SPEC §8): the SRS id of a seeded SRS key and deployment
+/// name, a seeded principal, the time, and a seeded ChaCha20 RNG that draws the nonce (16
+/// bytes) and then the signature's nonce. Also what a fresh SRS with that key answers: a
+/// registration is applied; any other operation of the (registered, not yet active)
+/// principal is refused as `Inactive` — after its signature verified.
+fn signed_op_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let keys = seeded_keys(&seed32(inputs, "principal_seed"));
+    let principal = PrincipalId::new(unhex(&inputs["principal_id"]).try_into().unwrap());
+    let time = Timestamp(inputs["time"].parse().unwrap());
+    let mut srs = seeded_srs(inputs);
+    let client = Client::new(&keys, principal, srs.id());
+    let op = match inputs["operation"].as_str() {
+        "register" => Operation::Register {
+            role: Role::from_name(&inputs["role"]),
+            bundle: keys.bundle(),
+        },
+        "reencrypt" => Operation::Reencrypt {
+            record: RecordId::new(unhex(&inputs["record"]).try_into().unwrap()),
+            entries: unhex(&inputs["entries"])
+                .chunks(16)
+                .map(|c| EntryId::new(c.try_into().unwrap()))
+                .collect(),
+        },
+        other => panic!("unknown operation {other}"),
+    };
+    let register = matches!(op, Operation::Register { .. });
+    let mut rng = ChaCha20Rng::from_seed(seed32(inputs, "rng_seed"));
+    let signed = client.sign(op, time, &mut rng).unwrap();
+    let bytes = signed.to_bytes();
+    assert_eq!(SignedOperation::from_bytes(&bytes).unwrap(), signed);
+    if !register {
+        // The principal registers first (with its own RNG: not part of the vector).
+        let reg = client
+            .register(Role::Doctor, time, &mut ChaCha20Rng::from_seed([0; 32]))
+            .unwrap();
+        srs.execute(&reg, time, &mut ChaCha20Rng::from_seed([0; 32]))
+            .unwrap();
+    }
+    let answer = outcome(
+        srs.execute(&signed, time, &mut ChaCha20Rng::from_seed([0; 32])),
+        |r| format!("ok {r:?}"),
+    );
+    vec![
+        ("srs_id".into(), hex(srs.id().as_bytes())),
+        ("signer".into(), hex(keys.bundle().fingerprint().as_bytes())),
+        ("nonce".into(), hex(signed.nonce())),
+        ("signed_operation".into(), hex(&bytes)),
+        ("sha256".into(), hex(&signed.hash())),
+        ("srs_answer".into(), answer),
+    ]
+}
+
+trait RoleName {
+    fn from_name(name: &str) -> Role;
+}
+
+impl RoleName for Role {
+    fn from_name(name: &str) -> Role {
+        match name {
+            "patient" => Role::Patient,
+            "hospital" => Role::Hospital,
+            "doctor" => Role::Doctor,
+            "admin" => Role::Admin,
+            other => panic!("role {other}"),
+        }
+    }
+}
+
+/// A whole SRS flow from seeds, in one store: an administrator, an owner, a writer and a
+/// reader register and are activated; the owner creates record "main" with section
+/// "medical" (the writer writes it, the reader reads it without history); the writer's
+/// entry passes the write gate (the receipt); the reader asks for that entry and one the SRS
+/// never accepted (the re-encryption response: one item served, one refused). The reader
+/// opens the entry with the response and the receipt. One ChaCha20 RNG drives everything.
+fn srs_flow_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let time = Timestamp(inputs["time"].parse().unwrap());
+    let mut rng = ChaCha20Rng::from_seed(seed32(inputs, "rng_seed"));
+    let mut srs = seeded_srs(inputs);
+    let owner = Owner::from_master(MasterSecret::from_raw(seed32(inputs, "master"))).unwrap();
+    let (admin, writer, reader) = (
+        seeded_keys(&seed32(inputs, "admin_seed")),
+        seeded_keys(&seed32(inputs, "writer_seed")),
+        seeded_keys(&seed32(inputs, "reader_seed")),
+    );
+    let client = |keys, n: u8| Client::new(keys, PrincipalId::new([n; 16]), srs.id());
+    let (admin_c, owner_c, writer_c, reader_c) = (
+        client(&admin, 1),
+        client(owner.keys(), 2),
+        client(&writer, 3),
+        client(&reader, 4),
+    );
+    srs.bootstrap(
+        &admin_c.register(Role::Admin, time, &mut rng).unwrap(),
+        time,
+    )
+    .unwrap();
+    for (c, role) in [
+        (owner_c, Role::Patient),
+        (writer_c, Role::Hospital),
+        (reader_c, Role::Doctor),
+    ] {
+        let reg = c.register(role, time, &mut rng).unwrap();
+        srs.execute(&reg, time, &mut rng).unwrap();
+        let activate = Operation::Activate { target: c.id() };
+        srs.execute(
+            &admin_c.sign(activate, time, &mut rng).unwrap(),
+            time,
+            &mut rng,
+        )
+        .unwrap();
+    }
+    let record = owner.record_id("main").unwrap();
+    let section = owner.section_id(&SectionName::new("medical").unwrap());
+    let update = owner
+        .create_record(
+            record,
+            Timestamp(time.0 + 86_400),
+            &[
+                Change::AddSection { section },
+                Change::GrantWrite {
+                    section,
+                    writer: writer.bundle(),
+                },
+                Change::GrantRead {
+                    section,
+                    reader: reader.bundle(),
+                    history: History::None,
+                },
+            ],
+            &mut rng,
+        )
+        .unwrap();
+    let apply = owner_c
+        .sign(Operation::ApplyUpdate(update.clone()), time, &mut rng)
+        .unwrap();
+    srs.execute(&apply, time, &mut rng).unwrap();
+    let acl = update.acl().verify(&owner.verifying_key()).unwrap();
+    let plaintext = unhex(&inputs["plaintext"]);
+    let entry = writer
+        .seal_entry(&acl, section, &plaintext, time, &mut rng)
+        .unwrap();
+    let submit = writer_c.sign(entry.submission(), time, &mut rng).unwrap();
+    let accepted = srs.execute(&submit, time, &mut rng).unwrap();
+    let Response::Accepted(receipt) = &accepted else {
+        panic!("not accepted: {accepted:?}")
+    };
+    let unknown = EntryId::new([0xee; 16]);
+    let ask = Operation::Reencrypt {
+        record,
+        entries: vec![entry.header().entry(), unknown],
+    };
+    let ask = reader_c.sign(ask, time, &mut rng).unwrap();
+    let reencrypted = srs.execute(&ask, time, &mut rng).unwrap();
+    let Response::Reencrypted(items) = &reencrypted else {
+        panic!("{reencrypted:?}")
+    };
+    assert_eq!(items[1], Err(Refusal::UnknownEntry));
+    let item = items[0].as_ref().unwrap();
+    let verified = receipt
+        .verify(&srs.verifying_key(), entry.header())
+        .unwrap();
+    assert_eq!(
+        reader
+            .open_entry(&entry, &verified, &item.recapsule, &acl)
+            .unwrap(),
+        plaintext
+    );
+    assert_eq!(
+        Receipt::from_bytes(&receipt.to_bytes()).as_ref(),
+        Ok(&**receipt)
+    );
+    for r in [&accepted, &reencrypted] {
+        assert_eq!(Response::from_bytes(&r.to_bytes()).as_ref(), Ok(r));
+    }
+    let mut out = vec![
+        ("srs_id".into(), hex(srs.id().as_bytes())),
+        (
+            "srs_verifying_key".into(),
+            hex(&srs.verifying_key().to_bytes()),
+        ),
+        ("entry_header".into(), hex(&entry.header().to_bytes())),
+    ];
+    match inputs["output"].as_str() {
+        "receipt" => {
+            out.push(("submit_operation_sha256".into(), hex(&submit.hash())));
+            out.push(("receipt".into(), hex(&receipt.to_bytes())));
+            out.push(("response_accepted".into(), hex(&accepted.to_bytes())));
+        }
+        "response-reencrypted" => {
+            out.push(("reencrypt_operation".into(), hex(&ask.to_bytes())));
+            out.push(("response_reencrypted".into(), hex(&reencrypted.to_bytes())));
+        }
+        other => panic!("unknown output {other}"),
+    }
+    out
+}
+
+/// The small responses, from fixed values: one encoding per variant.
+fn response_outputs() -> Vec<(String, String)> {
+    vec![
+        ("done".into(), hex(&Response::Done.to_bytes())),
+        (
+            "status_doctor_active".into(),
+            hex(&Response::Status {
+                role: Role::Doctor,
+                active: true,
+            }
+            .to_bytes()),
+        ),
+        (
+            "status_patient_inactive".into(),
+            hex(&Response::Status {
+                role: Role::Patient,
+                active: false,
+            }
+            .to_bytes()),
+        ),
+        (
+            "request_filed".into(),
+            hex(&Response::RequestFiled(RequestId::new([0x5a; 16])).to_bytes()),
+        ),
+        (
+            "approved".into(),
+            hex(&Response::Approved(RequestState::Approved).to_bytes()),
+        ),
+        (
+            "approved_narrower".into(),
+            hex(&Response::Approved(RequestState::ApprovedNarrower).to_bytes()),
+        ),
+        (
+            "every_refusal".into(),
+            hex(&Response::Reencrypted(Refusal::ALL.iter().map(|r| Err(*r)).collect()).to_bytes()),
+        ),
+    ]
+}
+
+fn signed_op_inputs(operation: &str) -> Vec<(String, String)> {
+    let mut v = vec![
+        ("srs_seed".to_string(), hex(&[0x21; 32])),
+        ("srs_name".into(), "vectors".into()),
+        ("principal_seed".into(), hex(&[0x22; 32])),
+        ("principal_id".into(), hex(&[0x07; 16])),
+        ("time".into(), "1700000000".into()),
+        ("rng_seed".into(), hex(&[0x23; 32])),
+        ("operation".into(), operation.into()),
+    ];
+    match operation {
+        "register" => v.push(("role".into(), "doctor".into())),
+        _ => {
+            v.push(("record".into(), hex(&[0x0d; 16])));
+            v.push((
+                "entries".into(),
+                hex(&[[0x01; 16], [0x02; 16], [0x03; 16]].concat()),
+            ));
+        }
+    }
+    v
+}
+
+fn srs_flow_inputs(output: &str) -> Vec<(String, String)> {
+    vec![
+        ("srs_seed".to_string(), hex(&[0x31; 32])),
+        ("srs_name".into(), "vectors".into()),
+        ("admin_seed".into(), hex(&[0x32; 32])),
+        ("master".into(), hex(&[0x33; 32])),
+        ("writer_seed".into(), hex(&[0x34; 32])),
+        ("reader_seed".into(), hex(&[0x35; 32])),
+        ("rng_seed".into(), hex(&[0x36; 32])),
+        ("time".into(), "1700000000".into()),
+        ("plaintext".into(), hex(b"HbA1c 5.4 %")),
+        ("output".into(), output.into()),
+    ]
+}
+
+/// The SRS's vectors: signed operations, the receipt, the responses (SPEC §8).
+fn srs_vectors() -> Vec<(String, Vector)> {
+    let mut v = Vec::new();
+    for (operation, what) in [
+        (
+            "register",
+            "a registration (role doctor),\nsigned by the key it registers: its proof of possession, bound to the SRS id and the\nprincipal id",
+        ),
+        (
+            "reencrypt",
+            "a re-encryption batch of three\nentries of one record",
+        ),
+    ] {
+        let inputs = signed_op_inputs(operation);
+        let parsed: BTreeMap<_, _> = inputs.iter().cloned().collect();
+        let mut fields = vec![
+            ("kind".to_string(), "signed-op".to_string()),
+            ("expect".into(), "success".into()),
+        ];
+        fields.extend(inputs);
+        fields.extend(signed_op_outputs(&parsed));
+        v.push((
+            format!("kat-signed-operation-{operation}.txt"),
+            Vector {
+                comment: format!("A signed SRS operation from seeds (SPEC §8): {what}.\nThe nonce and the signature's nonce come from the seeded ChaCha20 RNG; srs_answer is\nwhat a fresh SRS with that key answers (a registration is applied; any other operation\nof the registered, inactive principal is refused as Inactive, after its signature\nverified)."),
+                fields,
+            },
+        ));
+    }
+    for (output, what) in [
+        (
+            "receipt",
+            "the write gate's signed acceptance receipt and the response carrying it",
+        ),
+        (
+            "response-reencrypted",
+            "the reader's batch (the accepted entry and one never accepted) and the\nresponse: one item served (entry id, the stored key block, the recapsule), one refused\n(UnknownEntry)",
+        ),
+    ] {
+        let inputs = srs_flow_inputs(output);
+        let parsed: BTreeMap<_, _> = inputs.iter().cloned().collect();
+        let mut fields = vec![
+            ("kind".to_string(), "srs-flow".to_string()),
+            ("expect".into(), "success".into()),
+        ];
+        fields.extend(inputs);
+        fields.extend(srs_flow_outputs(&parsed));
+        v.push((
+            format!("kat-{output}.txt"),
+            Vector {
+                comment: format!("A whole SRS flow from seeds in one in-memory store (SPEC §8): admin, owner,\nwriter and reader registered and activated; record \"main\", section \"medical\"; one\nentry through the write gate; one re-encryption batch. Pinned here:\n{what}."),
+                fields,
+            },
+        ));
+    }
+    let mut fields = vec![
+        ("kind".to_string(), "responses".to_string()),
+        ("expect".into(), "success".into()),
+    ];
+    fields.extend(response_outputs());
+    v.push((
+        "kat-responses.txt".into(),
+        Vector {
+            comment: "The SRS's small responses from fixed values, one per variant, and a batch\nresponse refusing one item with every refusal in order (their bytes are part of the\nformat).".into(),
+            fields,
+        },
+    ));
+    v
 }
 
 fn positive_vectors() -> Vec<(String, Vector)> {
@@ -479,6 +855,212 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             "InvalidEncoding { what: \"wrapped key\" }",
         ),
     ];
+    decode_vectors(cases)
+}
+
+/// Hostile encodings of the SRS's wire values, each with the exact error it must produce.
+fn srs_negative_vectors() -> Vec<(String, Vector)> {
+    let op_inputs: BTreeMap<String, String> = signed_op_inputs("register").into_iter().collect();
+    let op_outputs: BTreeMap<String, String> = signed_op_outputs(&op_inputs).into_iter().collect();
+    let op = unhex(&op_outputs["signed_operation"]);
+    // Offsets in a signed operation (`docs/encoding.md`).
+    const KIND_AT: usize = 2 + 32 + 16 + 32 + 8 + 16;
+    const BODY_AT: usize = KIND_AT + 1 + 4;
+    let mut unknown_type = op.clone();
+    unknown_type[KIND_AT] = 0xff;
+    let mut type_zero = op.clone();
+    type_zero[KIND_AT] = 0;
+    // A login (empty body) whose body carries one byte.
+    let mut login_extra = op[..KIND_AT].to_vec();
+    login_extra.push(4);
+    login_extra.extend(1u32.to_be_bytes());
+    login_extra.push(0);
+    login_extra.extend(&op[op.len() - Signature::SIZE..]);
+    // A re-encryption batch one entry over the limit (clients cannot sign one: built from a
+    // one-entry operation's bytes; the decoder refuses it before any signature check).
+    let keys = seeded_keys(&[0x22; 32]);
+    let srs = seeded_srs(&op_inputs);
+    let one = Client::new(&keys, PrincipalId::new([7; 16]), srs.id())
+        .sign(
+            Operation::Reencrypt {
+                record: RecordId::new([0x0d; 16]),
+                entries: vec![EntryId::new([0; 16])],
+            },
+            Timestamp(1_700_000_000),
+            &mut ChaCha20Rng::from_seed([0x24; 32]),
+        )
+        .unwrap()
+        .to_bytes();
+    let mut body = vec![0x0d; 16];
+    body.extend(((MAX_BATCH + 1) as u32).to_be_bytes());
+    for i in 0..=MAX_BATCH {
+        body.extend([(i % 251) as u8; 16]);
+    }
+    let mut over = one[..=KIND_AT].to_vec();
+    over.extend((body.len() as u32).to_be_bytes());
+    over.extend(&body);
+    over.extend(&one[one.len() - Signature::SIZE..]);
+    let mut op_v2 = op.clone();
+    op_v2[1] = 2;
+
+    let flow_inputs: BTreeMap<String, String> = srs_flow_inputs("response-reencrypted")
+        .into_iter()
+        .collect();
+    let flow: BTreeMap<String, String> = srs_flow_outputs(&flow_inputs).into_iter().collect();
+    let response = unhex(&flow["response_reencrypted"]);
+    let receipt_inputs: BTreeMap<String, String> = srs_flow_inputs("receipt").into_iter().collect();
+    let receipt_flow: BTreeMap<String, String> =
+        srs_flow_outputs(&receipt_inputs).into_iter().collect();
+    let receipt = unhex(&receipt_flow["receipt"]);
+    let refusals = |items: u32, refusal: u8| {
+        let mut r = vec![0x21, 1, 5];
+        r.extend(items.to_be_bytes());
+        for _ in 0..items {
+            r.extend([1, refusal]);
+        }
+        r
+    };
+    let mut item_tag = refusals(1, 1);
+    item_tag[7] = 2;
+    let mut receipt_as_response = receipt.clone();
+    receipt_as_response[0] = 0x21;
+
+    let op_what = "InvalidEncoding { what: \"signed operation\" }";
+    let response_what = "InvalidEncoding { what: \"response\" }";
+    let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+        (
+            "signed-operation-valid",
+            "signed-operation",
+            op.clone(),
+            "ok",
+        ),
+        (
+            "signed-operation-unknown-type",
+            "signed-operation",
+            unknown_type,
+            "InvalidEncoding { what: \"operation type\" }",
+        ),
+        (
+            "signed-operation-type-zero",
+            "signed-operation",
+            type_zero,
+            "InvalidEncoding { what: \"operation type\" }",
+        ),
+        (
+            "signed-operation-body-trailing-byte",
+            "signed-operation",
+            login_extra,
+            "InvalidEncoding { what: \"operation\" }",
+        ),
+        (
+            "signed-operation-batch-over-max",
+            "signed-operation",
+            over,
+            "LimitExceeded { what: \"entries per re-encryption batch\", limit: 256 }",
+        ),
+        (
+            "signed-operation-truncated",
+            "signed-operation",
+            op[..op.len() - 1].to_vec(),
+            op_what,
+        ),
+        (
+            "signed-operation-body-truncated",
+            "signed-operation",
+            op[..BODY_AT + 10].to_vec(),
+            op_what,
+        ),
+        (
+            "signed-operation-trailing-byte",
+            "signed-operation",
+            [&op[..], &[0]].concat(),
+            op_what,
+        ),
+        (
+            "signed-operation-format-2",
+            "signed-operation",
+            op_v2,
+            "UnknownVersion { what: \"signed operation\", version: 2 }",
+        ),
+        ("response-valid", "response", response.clone(), "ok"),
+        (
+            "response-unknown-refusal",
+            "response",
+            refusals(1, 0xff),
+            "InvalidEncoding { what: \"refusal\" }",
+        ),
+        (
+            "response-refusal-zero",
+            "response",
+            refusals(1, 0),
+            "InvalidEncoding { what: \"refusal\" }",
+        ),
+        (
+            "response-batch-at-max",
+            "response",
+            refusals(MAX_BATCH as u32, 1),
+            "ok",
+        ),
+        (
+            "response-batch-over-max",
+            "response",
+            refusals(MAX_BATCH as u32 + 1, 1),
+            response_what,
+        ),
+        (
+            "response-count-beyond-input",
+            "response",
+            refusals(2, 1)[..9].to_vec(),
+            response_what,
+        ),
+        (
+            "response-unknown-item-tag",
+            "response",
+            item_tag,
+            response_what,
+        ),
+        (
+            "response-unknown-variant",
+            "response",
+            vec![0x21, 1, 6],
+            response_what,
+        ),
+        (
+            "response-truncated",
+            "response",
+            response[..response.len() - 1].to_vec(),
+            response_what,
+        ),
+        (
+            "response-trailing-byte",
+            "response",
+            [&response[..], &[0]].concat(),
+            response_what,
+        ),
+        ("receipt-valid", "receipt", receipt.clone(), "ok"),
+        (
+            "receipt-truncated",
+            "receipt",
+            receipt[..receipt.len() - 1].to_vec(),
+            "InvalidEncoding { what: \"receipt\" }",
+        ),
+        (
+            "receipt-trailing-byte",
+            "receipt",
+            [&receipt[..], &[0]].concat(),
+            "InvalidEncoding { what: \"receipt\" }",
+        ),
+        (
+            "receipt-wrong-tag",
+            "receipt",
+            receipt_as_response,
+            "UnknownTag { what: \"receipt\", tag: 33 }",
+        ),
+    ];
+    decode_vectors(cases)
+}
+
+fn decode_vectors(cases: Vec<(&str, &str, Vec<u8>, &str)>) -> Vec<(String, Vector)> {
     cases
         .into_iter()
         .map(|(name, ty, input, expect)| {
@@ -526,6 +1108,11 @@ fn decode(ty: &str, input: &[u8]) -> Result<(), sesphr::Error> {
         "acl" => sesphr::phr::Acl::from_bytes(input).map(drop),
         "acl-update" => AclUpdate::from_bytes(input).map(drop),
         "signed-acl" => SignedAcl::from_bytes(input).map(drop),
+        "signed-operation" => SignedOperation::from_bytes(input)
+            .and_then(|o| o.operation())
+            .map(drop),
+        "response" => Response::from_bytes(input).map(drop),
+        "receipt" => Receipt::from_bytes(input).map(drop),
         other => panic!("unknown vector type {other}"),
     }
 }
@@ -548,6 +1135,26 @@ fn check(name: &str, text: &str) {
                 assert_eq!(f.get(&k), Some(&v), "{name}: field {k}");
             }
         }
+        "signed-op" => {
+            for (k, v) in signed_op_outputs(&f) {
+                assert_eq!(f.get(&k), Some(&v), "{name}: field {k}");
+            }
+        }
+        "srs-flow" => {
+            for (k, v) in srs_flow_outputs(&f) {
+                assert_eq!(f.get(&k), Some(&v), "{name}: field {k}");
+            }
+        }
+        "responses" => {
+            for (k, v) in response_outputs() {
+                assert_eq!(f.get(&k), Some(&v), "{name}: field {k}");
+                assert_eq!(
+                    Response::from_bytes(&unhex(&v)).unwrap().to_bytes(),
+                    unhex(&v),
+                    "{name}: field {k} round trip"
+                );
+            }
+        }
         "decode" => {
             let got = match decode(&f["type"], &unhex(&f["input"])) {
                 Ok(()) => "ok".to_string(),
@@ -564,6 +1171,8 @@ fn vectors_match() {
     let all: Vec<(String, Vector)> = positive_vectors()
         .into_iter()
         .chain(negative_vectors())
+        .chain(srs_vectors())
+        .chain(srs_negative_vectors())
         .collect();
     if std::env::var_os("SESPHR_WRITE_VECTORS").is_some() {
         std::fs::create_dir_all(dir()).unwrap();

@@ -220,8 +220,11 @@ impl Acl {
     /// one, every reader's first epoch between the two, and the key-set size equal to what
     /// the grants imply.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        Self::decode(Reader::envelope(bytes, Tag::Acl, "ACL")?)
+    }
+
+    fn decode(mut r: Reader<'_>) -> Result<Self, Error> {
         let what = "ACL";
-        let mut r = Reader::envelope(bytes, Tag::Acl, what)?;
         let record = RecordId::new(r.array()?);
         let version = AclVersion(r.u64()?);
         let not_after = Timestamp(r.u64()?);
@@ -238,7 +241,7 @@ impl Acl {
             if first > epoch {
                 return Err(Error::InvalidEncoding { what });
             }
-            let key = SectionPublicKey::from_bytes(r.take(SectionPublicKey::SIZE)?)?;
+            let key = SectionPublicKey::read(&mut r)?;
             let mut readers = BTreeMap::new();
             for _ in 0..r.count(KeyBundle::SIZE + 4)? {
                 let bundle = read_bundle(&mut r)?;
@@ -403,12 +406,35 @@ impl SignedAcl {
 
     /// Decodes (the signature is checked by [`SignedAcl::verify`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = Reader::envelope(bytes, Tag::SignedAcl, "signed ACL")?;
+        Self::decode(bytes, false)
+    }
+
+    /// Decodes a signed ACL this crate wrote to a trusted store: no point checks (the
+    /// signature was verified when it entered).
+    pub(crate) fn from_bytes_trusted(bytes: &[u8]) -> Result<Self, Error> {
+        Self::decode(bytes, true)
+    }
+
+    fn decode(bytes: &[u8], trusted: bool) -> Result<Self, Error> {
+        fn trust(r: Reader<'_>, trusted: bool) -> Reader<'_> {
+            if trusted {
+                r.trusting()
+            } else {
+                r
+            }
+        }
+        let mut r = trust(
+            Reader::envelope(bytes, Tag::SignedAcl, "signed ACL")?,
+            trusted,
+        );
         let acl_bytes = r.lp32()?;
-        let signature = Signature::from_bytes(r.take(Signature::SIZE)?)?;
+        let signature = Signature::read(&mut r)?;
         r.finish()?;
         Ok(Self {
-            acl: Acl::from_bytes(acl_bytes)?,
+            acl: Acl::decode(trust(
+                Reader::envelope(acl_bytes, Tag::Acl, "ACL")?,
+                trusted,
+            ))?,
             acl_bytes: acl_bytes.to_vec(),
             signature,
         })

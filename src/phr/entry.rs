@@ -9,11 +9,12 @@ use sha2::{Digest, Sha256};
 use crate::dem::{self, BodyOpener, BodySealer, DataKey, NoncePrefix, WrappedKey};
 use crate::encoding::{self, Reader, Tag};
 use crate::phr::{
-    AclProblem, AclVersion, EntryId, Epoch, Fingerprint, Owner, PrincipalKeys, RecordId, Refusal,
-    SectionId, Timestamp, VerifiedAcl,
+    AclProblem, AclVersion, EntryId, Epoch, Fingerprint, Owner, PrincipalKeys, RecordId, SectionId,
+    Timestamp, VerifiedAcl,
 };
 use crate::pre::{encapsulate, Capsule, ReCapsule, SectionPublicKey, SharedKey};
 use crate::sign::{Purpose, Signature, VerifyingKey};
+use crate::srs::{Accepted, Refusal};
 use crate::Error;
 
 /// Written once by the writer; hashed into every segment, the key wrap and the signature.
@@ -149,14 +150,22 @@ impl KeyBlock {
 
     /// Decodes and checks every point.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = Reader::envelope(bytes, Tag::KeyBlock, "key block")?;
+        Self::decode(Reader::envelope(bytes, Tag::KeyBlock, "key block")?)
+    }
+
+    /// Decodes a key block this crate wrote to a trusted store (no point checks).
+    pub(crate) fn from_bytes_trusted(bytes: &[u8]) -> Result<Self, Error> {
+        Self::decode(Reader::envelope(bytes, Tag::KeyBlock, "key block")?.trusting())
+    }
+
+    fn decode(mut r: Reader<'_>) -> Result<Self, Error> {
         let epoch = Epoch(r.u32()?);
-        let section_key = SectionPublicKey::from_bytes(r.take(SectionPublicKey::SIZE)?)?;
-        let capsule = Capsule::from_bytes(r.take(Capsule::SIZE)?)?;
+        let section_key = SectionPublicKey::read(&mut r)?;
+        let capsule = Capsule::read(&mut r)?;
         let wrapped = WrappedKey::from_bytes(r.take(WrappedKey::SIZE)?)?;
         let header_hash = r.array()?;
         let rewrap = if r.bool()? {
-            Some(Signature::from_bytes(r.take(Signature::SIZE)?)?)
+            Some(Signature::read(&mut r)?)
         } else {
             None
         };
@@ -215,7 +224,7 @@ impl KeyBlock {
         Ok(hh)
     }
 
-    fn check_rewrap(&self, owner: &VerifyingKey) -> Result<(), Error> {
+    pub(crate) fn check_rewrap(&self, owner: &VerifyingKey) -> Result<(), Error> {
         match &self.rewrap {
             None => Ok(()),
             Some(sig) => owner.verify(
@@ -251,6 +260,19 @@ impl SealedEntry {
     /// The body ciphertext.
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+    /// SHA-256 of the body ciphertext (what the writer signed with the header hash).
+    pub fn body_hash(&self) -> [u8; 32] {
+        encoding::sha256(&[&self.body])
+    }
+    /// The operation that submits this entry to the SRS's write gate.
+    pub fn submission(&self) -> crate::srs::Operation {
+        crate::srs::Operation::SubmitEntry {
+            header: self.header,
+            key_block: self.key_block,
+            body_hash: self.body_hash(),
+            signature: self.signature,
+        }
     }
     /// The writer's signature.
     pub fn signature(&self) -> &Signature {
@@ -432,15 +454,23 @@ impl Unverified {
 /// Opens an entry one segment at a time (bounded memory).
 pub struct EntryOpener {
     writer: VerifyingKey,
+    accepted: Accepted,
     header_hash: [u8; 32],
     body: BodyOpener,
     hasher: Sha256,
 }
 
 impl EntryOpener {
-    fn new(writer: VerifyingKey, header: &BodyHeader, header_hash: [u8; 32], dk: &DataKey) -> Self {
+    fn new(
+        writer: VerifyingKey,
+        accepted: Accepted,
+        header: &BodyHeader,
+        header_hash: [u8; 32],
+        dk: &DataKey,
+    ) -> Self {
         Self {
             writer,
+            accepted,
             header_hash,
             body: BodyOpener::new(dk, &header.nonce_prefix, &header_hash),
             hasher: Sha256::new(),
@@ -461,6 +491,7 @@ impl EntryOpener {
         let mut hasher = self.hasher;
         hasher.update(ciphertext);
         let body_hash: [u8; 32] = hasher.finalize().into();
+        self.accepted.check_body(&body_hash)?;
         verify_entry_signature(&self.writer, &self.header_hash, &body_hash, signature)?;
         Ok(pt)
     }
@@ -510,14 +541,17 @@ impl PrincipalKeys {
         Ok((hh, key_block.unwrap(&kek)?))
     }
 
-    /// Opens an entry re-encrypted for this reader: checks the writer against `acl` (the
-    /// version the entry names), the writer signature, the key block, then decrypts.
+    /// Opens an entry re-encrypted for this reader: checks the SRS's acceptance receipt
+    /// (a revoked writer's entries have none), the writer against `acl` (the version the
+    /// entry names), the writer signature, the key block, then decrypts.
     pub fn open_entry(
         &self,
         entry: &SealedEntry,
+        accepted: &Accepted,
         recapsule: &ReCapsule,
         acl: &VerifiedAcl,
     ) -> Result<Vec<u8>, Error> {
+        accepted.check(&entry.header, &entry.body_hash())?;
         entry.verify_writer(acl)?;
         let (hh, dk) = self.reader_data_key(&entry.header, &entry.key_block, recapsule, acl)?;
         dem::open_body(&dk, &entry.header.nonce_prefix, &hh, &entry.body)
@@ -528,12 +562,14 @@ impl PrincipalKeys {
         &self,
         header: &BodyHeader,
         key_block: &KeyBlock,
+        accepted: &Accepted,
         recapsule: &ReCapsule,
         acl: &VerifiedAcl,
     ) -> Result<EntryOpener, Error> {
+        accepted.check_header(header)?;
         let writer = writer_key(header, acl)?;
         let (hh, dk) = self.reader_data_key(header, key_block, recapsule, acl)?;
-        Ok(EntryOpener::new(writer, header, hh, &dk))
+        Ok(EntryOpener::new(writer, *accepted, header, hh, &dk))
     }
 }
 
@@ -553,9 +589,16 @@ impl Owner {
         Ok((hh, key_block.unwrap(&kek)?))
     }
 
-    /// Opens any entry of the owner's records: writer check against `acl` (the version the
-    /// entry names), then decryption with the derived section key.
-    pub fn open_entry(&self, entry: &SealedEntry, acl: &VerifiedAcl) -> Result<Vec<u8>, Error> {
+    /// Opens any entry of the owner's records: the SRS's acceptance receipt, the writer
+    /// against `acl` (the version the entry names), then decryption with the derived
+    /// section key.
+    pub fn open_entry(
+        &self,
+        entry: &SealedEntry,
+        accepted: &Accepted,
+        acl: &VerifiedAcl,
+    ) -> Result<Vec<u8>, Error> {
+        accepted.check(&entry.header, &entry.body_hash())?;
         entry.verify_writer(acl)?;
         let (hh, dk) = self.owner_data_key(&entry.header, &entry.key_block)?;
         dem::open_body(&dk, &entry.header.nonce_prefix, &hh, &entry.body)
@@ -590,15 +633,19 @@ impl Owner {
     /// Re-seal: decrypts the entry (checked against `named`, the ACL version it names) and
     /// seals the plaintext again under a fresh data key and the current ACL, with the owner
     /// as signer. The only way to cut off a reader that already held the old data key.
+    ///
+    /// The result is a new entry (new id, the owner as writer): submit it to the SRS's
+    /// write gate like any other.
     pub fn reseal<R: RngCore + CryptoRng + ?Sized>(
         &self,
         entry: &SealedEntry,
+        accepted: &Accepted,
         named: &VerifiedAcl,
         current: &VerifiedAcl,
         now: Timestamp,
         rng: &mut R,
     ) -> Result<SealedEntry, Error> {
-        let plaintext = zeroize::Zeroizing::new(self.open_entry(entry, named)?);
+        let plaintext = zeroize::Zeroizing::new(self.open_entry(entry, accepted, named)?);
         self.keys()
             .seal_entry(current, entry.header.section, &plaintext, now, rng)
     }

@@ -52,6 +52,11 @@ id16!(
     /// An entry id: 16 random bytes chosen by the writer.
     EntryId
 );
+id16!(
+    /// An access request's id, derived by the SRS from the filing operation (its principal
+    /// and nonce), never from a counter shared between instances.
+    RequestId
+);
 
 impl EntryId {
     /// A fresh random entry id.
@@ -92,10 +97,6 @@ pub struct AclVersion(pub u64);
 /// caller's choosing (Unix time is the natural one).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub u64);
-
-/// An access request's id, assigned by the SRS in order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RequestId(pub u64);
 
 /// A human-readable section name, validated: 1 to 64 bytes of lowercase ASCII letters,
 /// digits and `-`, starting with a letter, no `--` and no trailing `-`.

@@ -104,10 +104,15 @@ impl fmt::Debug for KeySetCommitment {
 
 /// The leaf hash of one key.
 pub(crate) fn key_leaf(id: &ReKeyId, rekey: &ReKey) -> Hash {
+    key_leaf_bytes(id, &rekey.to_bytes())
+}
+
+/// The leaf hash of one key given its canonical encoding.
+pub(crate) fn key_leaf_bytes(id: &ReKeyId, rekey: &[u8]) -> Hash {
     let mut data = Vec::with_capacity(20 + 68 + ReKey::SIZE);
     encoding::label(&mut data, b"sesphr/v1/keyset");
     id.encode(&mut data);
-    data.extend_from_slice(&rekey.to_bytes());
+    data.extend_from_slice(rekey);
     merkle::leaf_hash(&data)
 }
 

@@ -5,14 +5,12 @@
 mod acl;
 mod entry;
 mod ids;
-mod keyset;
+pub(crate) mod keyset;
 mod limits;
 mod owner;
 mod principal;
 mod request;
-mod srs;
-mod srs_state;
-mod succession;
+pub(crate) mod succession;
 mod update;
 
 pub use acl::{
@@ -25,7 +23,7 @@ pub use ids::{
 pub use keyset::{AclHash, KeySetCommitment};
 pub use limits::Limits;
 pub use owner::{MasterSecret, Owner};
-pub use principal::{Fingerprint, KeyBundle, LoginChallenge, PrincipalKeys, Role};
+pub use principal::{Fingerprint, KeyBundle, PrincipalKeys, Role};
+pub(crate) use request::{decode_right, encode_right};
 pub use request::{AccessRequest, RequestAction, RequestState, Right};
-pub use srs::{Refusal, Registration, Srs};
 pub use update::{AclUpdate, Change, ReKeyGrant, ReKeyId};

@@ -8,7 +8,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::encoding::{self, Reader, Tag};
 use crate::pre::{ReaderPublicKey, ReaderSecretKey};
-use crate::sign::{ProofOfPossession, Purpose, Signature, SigningKey, VerifyingKey};
+use crate::sign::{ProofOfPossession, SigningKey, VerifyingKey};
 use crate::Error;
 
 /// What a principal is, as the registry records it.
@@ -153,14 +153,19 @@ impl KeyBundle {
 
     /// Decodes and checks both keys.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = Reader::envelope(bytes, Tag::KeyBundle, "key bundle")?;
-        let s = r.take(VerifyingKey::SIZE)?;
-        let p = r.take(ReaderPublicKey::SIZE)?;
+        Self::decode(Reader::envelope(bytes, Tag::KeyBundle, "key bundle")?)
+    }
+
+    /// Decodes a bundle this crate wrote to a trusted store (no point checks).
+    pub(crate) fn from_bytes_trusted(bytes: &[u8]) -> Result<Self, Error> {
+        Self::decode(Reader::envelope(bytes, Tag::KeyBundle, "key bundle")?.trusting())
+    }
+
+    fn decode(mut r: Reader<'_>) -> Result<Self, Error> {
+        let signing = VerifyingKey::read(&mut r)?;
+        let reader = ReaderPublicKey::read(&mut r)?;
         r.finish()?;
-        Ok(Self {
-            signing: VerifyingKey::from_bytes(s)?,
-            reader: ReaderPublicKey::from_bytes(p)?,
-        })
+        Ok(Self { signing, reader })
     }
 }
 
@@ -171,10 +176,6 @@ impl fmt::Debug for KeyBundle {
 }
 
 crate::macros::serde_via_bytes!(KeyBundle, "key bundle");
-
-/// A server-chosen login nonce.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct LoginChallenge(pub [u8; 32]);
 
 /// A principal's secret keys: signing and reading. Each is wiped on drop.
 #[derive(Clone)]
@@ -219,18 +220,6 @@ impl PrincipalKeys {
     ) -> Result<ProofOfPossession, Error> {
         self.signing.prove_possession(rng)
     }
-
-    /// Answers a login challenge: a [`Purpose::Login`] signature over the principal id and
-    /// the nonce.
-    pub fn answer_login<R: RngCore + CryptoRng + ?Sized>(
-        &self,
-        id: super::PrincipalId,
-        challenge: &LoginChallenge,
-        rng: &mut R,
-    ) -> Result<Signature, Error> {
-        self.signing
-            .sign(Purpose::Login, &[id.as_bytes(), &challenge.0], rng)
-    }
 }
 
 impl fmt::Debug for PrincipalKeys {
@@ -246,5 +235,10 @@ pub(crate) fn push_bundle(out: &mut Vec<u8>, b: &KeyBundle) {
 }
 
 pub(crate) fn read_bundle(r: &mut Reader<'_>) -> Result<KeyBundle, Error> {
-    KeyBundle::from_bytes(r.take(KeyBundle::SIZE)?)
+    let bytes = r.take(KeyBundle::SIZE)?;
+    if r.is_trusted() {
+        KeyBundle::from_bytes_trusted(bytes)
+    } else {
+        KeyBundle::from_bytes(bytes)
+    }
 }

@@ -35,7 +35,7 @@ pub enum RequestState {
 }
 
 impl RequestState {
-    fn to_byte(self) -> u8 {
+    pub(crate) fn to_byte(self) -> u8 {
         match self {
             RequestState::Pending => 0,
             RequestState::Approved => 1,
@@ -45,7 +45,7 @@ impl RequestState {
         }
     }
 
-    fn from_byte(b: u8) -> Result<Self, Error> {
+    pub(crate) fn from_byte(b: u8) -> Result<Self, Error> {
         Ok(match b {
             0 => RequestState::Pending,
             1 => RequestState::Approved,
@@ -114,7 +114,62 @@ pub struct AccessRequest {
     pub(crate) history: Vec<(RequestState, Timestamp)>,
 }
 
+/// `kind (u8) ‖ history (5)`: write is `0`, read with the ACL's default `1`, read with a
+/// given history `2 ‖ history`.
+pub(crate) fn encode_right(right: Right, out: &mut Vec<u8>) {
+    match right {
+        Right::Write => out.extend_from_slice(&[0, 0, 0, 0, 0, 0]),
+        Right::Read(None) => out.extend_from_slice(&[1, 0, 0, 0, 0, 0]),
+        Right::Read(Some(h)) => {
+            out.push(2);
+            h.encode(out);
+        }
+    }
+}
+
+pub(crate) fn decode_right(r: &mut Reader<'_>) -> Result<Right, Error> {
+    Ok(match r.u8()? {
+        0 if r.array::<5>()? == [0; 5] => Right::Write,
+        1 if r.array::<5>()? == [0; 5] => Right::Read(None),
+        2 => Right::Read(Some(History::decode(r)?)),
+        _ => return Err(Error::InvalidEncoding { what: "right" }),
+    })
+}
+
 impl AccessRequest {
+    /// A new pending request.
+    pub(crate) fn new(
+        id: RequestId,
+        record: RecordId,
+        requester: PrincipalId,
+        right: Right,
+        sections: Vec<SectionId>,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            record,
+            requester,
+            right,
+            sections,
+            granted: Vec::new(),
+            history: alloc::vec![(RequestState::Pending, now)],
+        }
+    }
+
+    /// Moves to `state` at `now` (granting `granted` on approval), after checking the
+    /// transition is legal and time does not go backwards.
+    pub(crate) fn record_transition(
+        &mut self,
+        state: RequestState,
+        granted: Vec<SectionId>,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        self.check_time(now)?;
+        self.granted = granted;
+        self.history.push((state, now));
+        Ok(())
+    }
     /// The id.
     pub fn id(&self) -> RequestId {
         self.id
@@ -177,17 +232,10 @@ impl AccessRequest {
 
     pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error> {
         encoding::header(out, Tag::AccessRequest);
-        out.extend_from_slice(&self.id.0.to_be_bytes());
+        out.extend_from_slice(self.id.as_bytes());
         out.extend_from_slice(self.record.as_bytes());
         out.extend_from_slice(self.requester.as_bytes());
-        match self.right {
-            Right::Write => out.extend_from_slice(&[0, 0, 0, 0, 0, 0]),
-            Right::Read(None) => out.extend_from_slice(&[1, 0, 0, 0, 0, 0]),
-            Right::Read(Some(h)) => {
-                out.push(2);
-                h.encode(out);
-            }
-        }
+        encode_right(self.right, out);
         for list in [&self.sections, &self.granted] {
             encoding::put_count(out, "request sections", list.len())?;
             for s in list {
@@ -224,19 +272,10 @@ impl AccessRequest {
                 version,
             });
         }
-        let id = RequestId(r.u64()?);
+        let id = RequestId::new(r.array()?);
         let record = RecordId::new(r.array()?);
         let requester = PrincipalId::new(r.array()?);
-        let right = match r.u8()? {
-            0 if r.array::<5>()? == [0; 5] => Right::Write,
-            1 if r.array::<5>()? == [0; 5] => Right::Read(None),
-            2 => Right::Read(Some(History::decode(r)?)),
-            _ => {
-                return Err(Error::InvalidEncoding {
-                    what: "access request",
-                })
-            }
-        };
+        let right = decode_right(r)?;
         let mut lists = [Vec::new(), Vec::new()];
         for list in &mut lists {
             for _ in 0..r.count(16)? {

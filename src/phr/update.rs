@@ -77,16 +77,6 @@ pub struct ReKeyId {
 impl ReKeyId {
     pub(crate) const SIZE: usize = 16 + 16 + 4 + 32;
 
-    /// The smallest id of `record`: where its keys start in an ordered store.
-    pub(crate) fn min(record: RecordId) -> Self {
-        Self {
-            record,
-            section: SectionId::new([0; 16]),
-            epoch: Epoch(0),
-            reader: Fingerprint([0; 32]),
-        }
-    }
-
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.record.as_bytes());
         out.extend_from_slice(self.section.as_bytes());

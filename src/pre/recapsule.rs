@@ -58,6 +58,21 @@ impl ReCapsule {
         })
     }
 
+    /// Decodes a re-encrypted capsule this crate encoded and a trusted store returned (the
+    /// SRS's stored responses): no subgroup or GT checks. Readers never use this.
+    pub(crate) fn from_bytes_trusted(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::envelope(bytes, Tag::ReCapsule, "re-encrypted capsule")?;
+        let c = r.take(G1_LEN)?;
+        let t = r.take(GT_LEN)?;
+        r.finish()?;
+        Ok(Self {
+            capsule: Capsule {
+                point: encoding::decode_point_trusted(c, "re-encrypted capsule")?,
+            },
+            t: encoding::decode_fq12(t, "re-encrypted capsule")?,
+        })
+    }
+
     /// Decodes a re-encrypted capsule that must carry `capsule` — the one the reader already
     /// holds from the entry's key block, already decoded and checked — and checks `T` exactly
     /// as [`ReCapsule::from_bytes`] does. Encodings are canonical, so comparing the bytes of `C`

@@ -71,3 +71,4 @@ pub fn cube_root_of_unity() -> Fq12 {
     out.c0.c0.c0 = w;
     out
 }
+pub mod world;
