@@ -445,7 +445,10 @@ impl World {
                     Op::Approve => measured_approve,
                     Op::Grant => measured_grant,
                     Op::Reencrypt => measured_reencrypt,
-                    _ => measured_batch,
+                    Op::Batch => measured_batch,
+                    Op::ReencryptBytes | Op::ReencryptCold | Op::Floor => {
+                        unreachable!("prepared as another variant")
+                    }
                 };
                 black_box(f(srs, signed, rng));
             }

@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use rand_chacha::rand_core::{CryptoRng, RngCore, SeedableRng};
+use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sesphr::dem::WrappedKey;
 use sesphr::merkle;
@@ -1887,7 +1887,8 @@ pub const OP_REWRAP: u8 = 20;
 /// is never served, and the audit reports it.
 pub const OP_HOSTILE: u8 = 21;
 /// `envelope(variant, operation, argument)`: one of the last operations the SRS committed
-/// sent again exactly (0: its stored response, nothing changes), or re-signed for another
+/// sent again exactly (0: its stored response — a login's current status — nothing
+/// changes), or re-signed for another
 /// SRS (1), outside the time window (2), with other keys (3), or another operation under its
 /// nonce (4), or bit-flipped (5): all refused.
 pub const OP_ENVELOPE: u8 = 22;
@@ -3124,6 +3125,18 @@ impl Model<'_> {
                 let r = execute_checked(&mut self.srs, op, self.now, &mut self.rng);
                 if op.time().0.abs_diff(self.now.0) > window {
                     assert!(refused(&r, Refusal::OutsideWindow), "retry: {r:?}");
+                } else if operation == Operation::Login {
+                    // A status query keeps no replay row: answered from the current rows,
+                    // every time.
+                    let reg = self.registered(who).expect("registered");
+                    assert!(
+                        r == Ok(Response::Status {
+                            role: reg.role,
+                            active: reg.active
+                        }),
+                        "a login retried: {r:?}"
+                    );
+                    assert!(rows_of(&self.srs) == before, "a login changed the store");
                 } else if replay_row.is_some() {
                     assert!(
                         r.as_ref() == Ok(&sent.response),

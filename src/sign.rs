@@ -261,6 +261,11 @@ impl Signature {
         })
     }
 
+    /// Decodes a signature this crate wrote to a trusted store (no point checks).
+    pub(crate) fn from_bytes_trusted(bytes: &[u8]) -> Result<Self, Error> {
+        Self::decode(bytes, true)
+    }
+
     /// Reads one signature from `r` (without the point checks if `r` is trusted).
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
         let bytes = r.take(Self::SIZE)?;

@@ -171,7 +171,7 @@ pub(crate) fn run<S: Store + ?Sized>(store: &S) -> Result<AuditReport, Error> {
             writer.signing_key().verify(
                 Purpose::Entry,
                 &[&e.header.hash(), &e.body_hash],
-                &e.signature,
+                &crate::sign::Signature::from_bytes(&e.signature)?,
             )?;
             if !e.key_block.belongs_to(&e.header) {
                 return Err(bad("entry key block"));

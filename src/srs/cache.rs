@@ -5,9 +5,9 @@
 
 use alloc::collections::BTreeMap;
 
-use crate::phr::{AclVersion, ReKeyId, RecordId};
+use crate::phr::{AclVersion, PrincipalId, ReKeyId, RecordId};
 use crate::pre::ReKey;
-use crate::srs::rows::Head;
+use crate::srs::rows::{Head, Registration};
 use crate::srs::store::RowVersion;
 
 pub(crate) struct Cache {
@@ -15,6 +15,7 @@ pub(crate) struct Cache {
     keys: BTreeMap<ReKeyId, ([u8; ReKey::SIZE], ReKey)>,
     roots: BTreeMap<RecordId, (AclVersion, RowVersion)>,
     heads: BTreeMap<RecordId, (RowVersion, Head)>,
+    principals: BTreeMap<PrincipalId, (RowVersion, Registration)>,
 }
 
 impl Cache {
@@ -24,7 +25,31 @@ impl Cache {
             keys: BTreeMap::new(),
             roots: BTreeMap::new(),
             heads: BTreeMap::new(),
+            principals: BTreeMap::new(),
         }
+    }
+
+    /// The decoded registration of `id` if the cached one is at `version`.
+    pub(crate) fn principal(&self, id: PrincipalId, version: RowVersion) -> Option<&Registration> {
+        self.principals
+            .get(&id)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, r)| r)
+    }
+
+    pub(crate) fn put_principal(
+        &mut self,
+        id: PrincipalId,
+        version: RowVersion,
+        reg: Registration,
+    ) {
+        if self.capacity == 0 {
+            return;
+        }
+        while self.principals.len() >= self.capacity {
+            self.principals.pop_first();
+        }
+        self.principals.insert(id, (version, reg));
     }
 
     /// The decoded head of `record` if the cached one is at `version`.

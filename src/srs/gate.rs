@@ -89,10 +89,10 @@ pub(crate) fn submit<S: Store, R: RngCore + CryptoRng + ?Sized>(
     let row = EntryRow {
         header: *header,
         body_hash: *body_hash,
-        signature: *signature,
+        signature: signature.to_bytes(),
         accepted: time,
         acl_version: acl.version(),
-        receipt: receipt.signature,
+        receipt: receipt.signature.to_bytes(),
         key_block: *key_block,
     };
     ctx.tx.put(key, row.encode());
@@ -123,7 +123,7 @@ pub(crate) fn receipt<S: Store + ?Sized>(
             acl_version: row.acl_version,
             time: row.accepted,
         },
-        signature: row.receipt,
+        signature: Signature::from_bytes_trusted(&row.receipt)?,
     }))
 }
 

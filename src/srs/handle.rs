@@ -213,8 +213,16 @@ impl<S: Store> Srs<S> {
             check(bundle.signing_key(), op.signer)?;
             (None, decoded)
         } else {
-            let reg = registry::load(&mut tx, op.principal)?
-                .ok_or(Error::NotAuthorized(Refusal::UnknownPrincipal))?;
+            let version = tx.version(&rows::principal(op.principal))?;
+            let reg = match cache.principal(op.principal, version) {
+                Some(reg) => reg.clone(),
+                None => {
+                    let reg = registry::load(&mut tx, op.principal)?
+                        .ok_or(Error::NotAuthorized(Refusal::UnknownPrincipal))?;
+                    cache.put_principal(op.principal, version, reg.clone());
+                    reg
+                }
+            };
             if op.signer != reg.bundle.fingerprint() {
                 return refuse(Refusal::WrongSigner);
             }

@@ -324,12 +324,14 @@ pub(crate) fn rekey_bytes(bytes: &[u8]) -> Result<&[u8], Error> {
 pub(crate) struct EntryRow {
     pub(crate) header: crate::phr::BodyHeader,
     pub(crate) body_hash: [u8; 32],
-    pub(crate) signature: Signature,
+    /// The writer's signature, encoded (decoded only by the audit: a re-encryption reads
+    /// the row and need not decompress points it does not use).
+    pub(crate) signature: [u8; Signature::SIZE],
     pub(crate) accepted: Timestamp,
     /// The newest ACL version when it was accepted.
     pub(crate) acl_version: AclVersion,
-    /// The SRS's receipt signature.
-    pub(crate) receipt: Signature,
+    /// The SRS's receipt signature, encoded.
+    pub(crate) receipt: [u8; Signature::SIZE],
     pub(crate) key_block: crate::phr::KeyBlock,
 }
 
@@ -339,10 +341,10 @@ impl EntryRow {
         let mut v = value(Kind::Entry, 256 + kb.len());
         v.extend_from_slice(&self.header.to_bytes());
         v.extend_from_slice(&self.body_hash);
-        v.extend_from_slice(&self.signature.to_bytes());
+        v.extend_from_slice(&self.signature);
         v.extend_from_slice(&self.accepted.0.to_be_bytes());
         v.extend_from_slice(&self.acl_version.0.to_be_bytes());
-        v.extend_from_slice(&self.receipt.to_bytes());
+        v.extend_from_slice(&self.receipt);
         v.extend_from_slice(&kb);
         v
     }
@@ -352,10 +354,14 @@ impl EntryRow {
         let mut r = reader(bytes, Kind::Entry, "entry row")?;
         let header = BodyHeader::from_bytes(r.take(BodyHeader::SIZE)?)?;
         let body_hash = r.array()?;
-        let signature = Signature::read(&mut r)?;
+        let signature = r.array()?;
         let accepted = Timestamp(r.u64()?);
         let acl_version = AclVersion(r.u64()?);
-        let receipt = Signature::read(&mut r)?;
+        let receipt = r.array()?;
+        if checked {
+            Signature::from_bytes(&signature)?;
+            Signature::from_bytes(&receipt)?;
+        }
         let kb = r.rest();
         let key_block = if checked {
             KeyBlock::from_bytes(kb)?

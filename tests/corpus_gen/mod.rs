@@ -1810,7 +1810,7 @@ fn srs_scenarios() -> Vec<(&'static str, Vec<u8>)> {
         .op(OP_TAMPER, &[a, 0, 100, 3]);
     // Login: unregistered, inactive, other keys; duplicate registration, a bundle already
     // registered, a registration signed with other keys, a non-admin activating,
-    // deactivation.
+    // deactivation; a login from before the deactivation sent again: the current status.
     let login = Ops::new(4)
         .op(OP_LOGIN, &[dr, dr])
         .register(DOCTOR, Role::Doctor)
@@ -1823,7 +1823,8 @@ fn srs_scenarios() -> Vec<(&'static str, Vec<u8>)> {
         .op(OP_REGISTER, &[ph, 3, ph, dr])
         .op(OP_ACTIVATE, &[dr, dr])
         .op(OP_DEACTIVATE, &[ADMIN as u8, dr])
-        .op(OP_LOGIN, &[dr, dr]);
+        .op(OP_LOGIN, &[dr, dr])
+        .op(OP_ENVELOPE, &[0, 3, 0]);
     // Two patients: B claims the record id A would use; A's update submitted by B.
     let b = OWNER_B as u8;
     let claim = Ops::new(5)
@@ -2027,6 +2028,7 @@ pub fn generate(root: &Path) {
                     && no(OP_LOGIN) == 2
                     && no(OP_REGISTER) == 3
                     && s(OP_DEACTIVATE) == 1
+                    && s(OP_ENVELOPE) == 1
             }
             "readd" => s(OP_READD) == 1 && s(OP_REENCRYPT) == 2 && no(OP_REENCRYPT) == 2,
             "substitute" => {
