@@ -1995,8 +1995,10 @@ struct Model<'w> {
     deleted: BTreeSet<RequestId>,
     /// The last operations the SRS committed (at most 8).
     sent: Vec<Sent>,
-    /// Rows written behind the SRS's back and still in the store as written: key → version.
-    hostile: BTreeMap<Vec<u8>, RowVersion>,
+    /// Rows written behind the SRS's back and still in the store as written: key → the
+    /// version the write got, and the value the row had before the first such write (`None`:
+    /// absent). A hostile write that puts that value back restores the row.
+    hostile: BTreeMap<Vec<u8>, (RowVersion, Option<Vec<u8>>)>,
     /// Every key row value the store has held (to restore deleted ones).
     seen_keys: BTreeMap<Vec<u8>, Vec<u8>>,
     /// The latest clock replay rows were expired at.
@@ -2033,15 +2035,9 @@ impl Model<'_> {
 
     /// `op`, signed for principal `who` with `signer`'s keys at the model's clock.
     fn sign(&mut self, who: usize, signer: usize, op: Operation) -> SignedOperation {
-        SignedOperation::sign(
-            &self.w.keys[signer],
-            self.w.srs_id,
-            self.w.ids[who],
-            op,
-            self.now,
-            &mut self.rng,
-        )
-        .expect("sign")
+        Client::new(&self.w.keys[signer], self.w.ids[who], self.w.srs_id)
+            .sign(op, self.now, &mut self.rng)
+            .expect("sign")
     }
 
     /// `op`, signed by `who` with the keys it registered.
@@ -3098,9 +3094,17 @@ impl Model<'_> {
         }
         for (k, v) in writes {
             let store = self.srs.store();
-            store.put_raw(k.clone(), v).expect("put_raw");
+            let honest = match self.hostile.get(&k) {
+                Some((_, honest)) => honest.clone(),
+                None => store.get(&k).expect("the store answers").map(|r| r.value),
+            };
+            store.put_raw(k.clone(), v.clone()).expect("put_raw");
             let row = store.get(&k).expect("the store answers").expect("written");
-            self.hostile.insert(k, row.version);
+            if honest.as_ref() == Some(&v) {
+                self.hostile.remove(&k);
+            } else {
+                self.hostile.insert(k, (row.version, honest));
+            }
         }
         Some(true)
     }
@@ -3499,7 +3503,7 @@ impl Model<'_> {
         let w = self.w;
         let rows = rows_of(&self.srs);
         let version = |k: &[u8]| rows.iter().find(|r| r.key == k).map(|r| r.version);
-        self.hostile.retain(|k, v| version(k) == Some(*v));
+        self.hostile.retain(|k, (v, _)| version(k) == Some(*v));
         for r in rows.iter().filter(|r| r.key[0] == kind::KEY) {
             self.seen_keys
                 .entry(r.key.clone())
