@@ -51,7 +51,7 @@ pub(crate) fn submit<S: Store, R: RngCore + CryptoRng + ?Sized>(
     if !key_block.belongs_to(header) {
         return refuse(Refusal::HeaderMismatch);
     }
-    if key_block.epoch() != policy.epoch() || key_block.section_key() != policy.key() {
+    if !is_current(key_block, policy) {
         return refuse(Refusal::KeyBlockNotCurrent);
     }
     let named = header.acl_version();
@@ -101,6 +101,11 @@ pub(crate) fn submit<S: Store, R: RngCore + CryptoRng + ?Sized>(
         rows::empty(Kind::SectionEntry),
     );
     Ok(Response::Accepted(alloc::boxed::Box::new(receipt)))
+}
+
+/// Whether `key_block` is sealed to the section's current epoch and key.
+fn is_current(key_block: &KeyBlock, policy: &crate::phr::SectionPolicy) -> bool {
+    key_block.epoch() == policy.epoch() && key_block.section_key() == policy.key()
 }
 
 pub(crate) fn receipt<S: Store + ?Sized>(
@@ -245,10 +250,7 @@ pub(crate) fn rewrap<S: Store>(
     if !key_block.belongs_to(&row.header) {
         return refuse(Refusal::HeaderMismatch);
     }
-    if !key_block.is_rewrapped()
-        || key_block.epoch() != policy.epoch()
-        || key_block.section_key() != policy.key()
-    {
+    if !key_block.is_rewrapped() || !is_current(key_block, policy) {
         return refuse(Refusal::KeyBlockNotCurrent);
     }
     // Validate at the door: the owner's re-wrap signature, so readers are never served a
