@@ -201,7 +201,7 @@ impl World {
 
     /// The SRS serves a signed re-encryption request of one entry.
     fn reencrypt(&self, ask: &SignedOperation, rng: &mut ChaCha20Rng) -> ReCapsule {
-        let Response::Reencrypted(items) = self.execute(ask, rng) else {
+        let Response::Reencrypted { items, .. } = self.execute(ask, rng) else {
             panic!("not a re-encryption")
         };
         items.into_iter().next().unwrap().unwrap().recapsule

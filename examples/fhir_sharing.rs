@@ -607,7 +607,7 @@ fn read_record<R: RngCore + CryptoRng + ?Sized>(
             record,
             entries: ids,
         };
-        let Response::Reencrypted(items) = service.call(&client, op, now, rng)? else {
+        let Response::Reencrypted { items, .. } = service.call(&client, op, now, rng)? else {
             return Err("the SRS answered a batch with something else".into());
         };
         if items.len() != entries.len() {

@@ -80,7 +80,7 @@ fn read_batch<R: RngCore + CryptoRng>(
         record,
         entries: ids,
     };
-    let Response::Reencrypted(items) = act(srs, reader, op, now, rng)? else {
+    let Response::Reencrypted { items, .. } = act(srs, reader, op, now, rng)? else {
         unreachable!("a re-encryption batch is answered item by item")
     };
     for ((name, entry, accepted), item) in entries.iter().zip(items) {

@@ -113,7 +113,7 @@ fn main() -> Result<(), Error> {
         record,
         entries: vec![entry.header().entry()],
     };
-    let Response::Reencrypted(items) =
+    let Response::Reencrypted { items, .. } =
         srs.execute(&doctor_c.sign(ask, now, &mut rng)?, now, &mut rng)?
     else {
         unreachable!("a re-encryption batch is answered item by item")
@@ -156,7 +156,7 @@ fn main() -> Result<(), Error> {
         record,
         entries: vec![entry.header().entry()],
     };
-    if let Response::Reencrypted(items) =
+    if let Response::Reencrypted { items, .. } =
         srs.execute(&stranger_c.sign(ask, now, &mut rng)?, now, &mut rng)?
     {
         for refusal in items.into_iter().filter_map(Result::err) {

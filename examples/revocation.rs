@@ -65,7 +65,7 @@ fn reencrypt<R: RngCore + CryptoRng>(
 ) -> Result<Vec<Result<Reencrypted, Refusal>>, Error> {
     let entries = entries.iter().map(|e| e.header().entry()).collect();
     let op = Operation::Reencrypt { record, entries };
-    let Response::Reencrypted(items) = act(srs, reader, op, now, rng)? else {
+    let Response::Reencrypted { items, .. } = act(srs, reader, op, now, rng)? else {
         unreachable!("a re-encryption batch is answered item by item")
     };
     Ok(items)

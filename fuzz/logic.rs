@@ -24,6 +24,7 @@ use std::sync::OnceLock;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sesphr::dem::WrappedKey;
+use sesphr::log;
 use sesphr::merkle;
 use sesphr::phr::{
     AccessRequest, Acl, AclHash, AclProblem, AclUpdate, AclVerifier, AclVersion, BodyHeader,
@@ -1247,6 +1248,12 @@ pub mod kind {
     pub const REPLAY_EXPIRY: u8 = 0x0d;
     /// record → the last time stamped for it.
     pub const CLOCK: u8 = 0x0e;
+    /// record → newest signed checkpoint ‖ frontier.
+    pub const LOG_HEAD: u8 = 0x0f;
+    /// record ‖ index → log leaf.
+    pub const LOG_LEAF: u8 = 0x10;
+    /// record ‖ level ‖ index → complete subtree hash.
+    pub const LOG_NODE: u8 = 0x11;
 }
 
 /// The key of a record's head row.
@@ -1352,7 +1359,117 @@ fn decode_srs_rows_count(data: &[u8]) -> usize {
         n += 1;
         check_receipt(&rc);
     }
-    n + tampered_store(data)
+    n + decode_log(data) + tampered_store(data)
+}
+
+/// The fixture store's disclosure log: its newest checkpoint and every leaf.
+pub struct FixtureLog {
+    /// The newest signed checkpoint of record A's log.
+    pub checkpoint: log::SignedCheckpoint,
+    /// Every leaf, in order.
+    pub leaves: Vec<log::LogLeaf>,
+}
+
+/// Record A's log in the fixture store.
+pub fn fixture_log() -> &'static FixtureLog {
+    static LOG: OnceLock<FixtureLog> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let w = world();
+        let store = MemoryStore::from_rows(w.fixture.rows.clone());
+        let srs = Srs::new(store, w.srs_key.clone(), SRS_NAME, SrsConfig::default());
+        let checkpoint = srs.checkpoint(w.records[0]).unwrap().unwrap();
+        let size = checkpoint.checkpoint_unverified().size;
+        let leaves = (0..size)
+            .map(|i| srs.inclusion(w.records[0], i, size).unwrap().0)
+            .collect();
+        FixtureLog { checkpoint, leaves }
+    })
+}
+
+/// The disclosure log's decoders (leaves, checkpoints, cosignatures, proofs, receipts, audit
+/// pages, views) and verifiers: never a panic, and what verifies under the fixture SRS's key
+/// is the fixture's own log.
+fn decode_log(data: &[u8]) -> usize {
+    let w = world();
+    let fl = fixture_log();
+    let record = w.records[0];
+    let mut n = 0;
+    if let Some(leaf) = round_trip(data, "LogLeaf", log::LogLeaf::from_bytes, |v| v.to_bytes()) {
+        n += 1;
+        let _ = (leaf.hash(), leaf.time(), leaf.record(), leaf.event());
+    }
+    let cp = |v: &log::SignedCheckpoint| v.to_bytes().to_vec();
+    if let Some(c) = round_trip(
+        data,
+        "SignedCheckpoint",
+        log::SignedCheckpoint::from_bytes,
+        cp,
+    ) {
+        n += 1;
+        if c.verify(&w.srs_vk).is_ok() {
+            assert!(c == fl.checkpoint, "a forged checkpoint verified");
+        }
+    }
+    let cs = |v: &log::Cosignature| v.to_bytes().to_vec();
+    if let Some(c) = round_trip(data, "Cosignature", log::Cosignature::from_bytes, cs) {
+        n += 1;
+        let _ = c.verify(&w.srs_vk, fl.checkpoint.checkpoint_unverified());
+    }
+    let pf = log::ConsistencyProof::to_bytes;
+    if let Some(p) = round_trip(
+        data,
+        "ConsistencyProof",
+        log::ConsistencyProof::from_bytes,
+        pf,
+    ) {
+        n += 1;
+        let root = fl.checkpoint.checkpoint_unverified().root;
+        let _ = p.verify(&root, &root);
+    }
+    let rc = log::DisclosureReceipt::to_bytes;
+    if let Some(r) = round_trip(
+        data,
+        "DisclosureReceipt",
+        log::DisclosureReceipt::from_bytes,
+        rc,
+    ) {
+        n += 1;
+        if r.verify_inclusion(&w.srs_vk).is_ok() {
+            let i = r.proof().index() as usize;
+            assert!(
+                fl.leaves.get(i) == Some(r.leaf()),
+                "a receipt verified for a leaf the fixture log does not have"
+            );
+        }
+    }
+    if let Some(p) = round_trip(
+        data,
+        "AuditPage",
+        log::AuditPage::from_bytes,
+        log::AuditPage::to_bytes,
+    ) {
+        n += 1;
+        let mut view = log::LogView::new(record);
+        let mut audit = view.audit();
+        if audit.add_page(&p, &w.srs_vk) == Ok(true) {
+            let accounting = audit.finish(&mut view).expect("a complete audit finishes");
+            let got: Vec<_> = accounting.events().iter().map(|e| &e.leaf).collect();
+            assert!(
+                got.iter().copied().eq(fl.leaves.iter()),
+                "an audit verified events that are not the fixture log's"
+            );
+        }
+    }
+    if let Some(v) = round_trip(
+        data,
+        "LogView",
+        log::LogView::from_bytes,
+        log::LogView::to_bytes,
+    ) {
+        n += 1;
+        let _ = v.audit().next_from();
+    }
+    n
 }
 
 /// Runs `op` on `srs` at `now`; a failure must leave every row as it was.
@@ -1442,7 +1559,7 @@ fn check_signed_operation(op: &SignedOperation) {
 fn check_response(resp: &Response) {
     let w = world();
     match resp {
-        Response::Reencrypted(items) => {
+        Response::Reencrypted { items, .. } => {
             for item in items.iter().flatten() {
                 for f in w
                     .entries
@@ -1631,7 +1748,7 @@ fn tampered_store(data: &[u8]) -> usize {
         if identical {
             assert!(resp.is_ok(), "the fixture store refused {reader}: {resp:?}");
         }
-        let Ok(Response::Reencrypted(items)) = resp else {
+        let Ok(Response::Reencrypted { items, .. }) = resp else {
             continue;
         };
         for (f, item) in w.entries[..4].iter().zip(&items) {
@@ -2880,7 +2997,7 @@ impl Model<'_> {
             return Some(false);
         }
         let acl = acl.expect("ACL");
-        let Ok(Response::Reencrypted(items)) = r else {
+        let Ok(Response::Reencrypted { items, .. }) = r else {
             panic!("reencrypt: {r:?}");
         };
         assert!(items.len() == ids.len(), "one answer per entry");
@@ -3358,7 +3475,7 @@ impl Model<'_> {
                     entries: vec![old.entry.header().entry()],
                 },
             );
-            if let Ok(Response::Reencrypted(items)) = self.exec(&signed) {
+            if let Ok(Response::Reencrypted { items, .. }) = self.exec(&signed) {
                 assert!(
                     items.iter().all(Result::is_err),
                     "an entry written before the section was removed was re-encrypted for a \

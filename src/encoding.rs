@@ -60,6 +60,15 @@ pub enum Tag {
     SignedOperation = 0x20,
     Response = 0x21,
     Receipt = 0x22,
+    // 0x30–0x3f: secret encodings (principal keys, owner, ACL history).
+    LogLeaf = 0x40,
+    Checkpoint = 0x41,
+    Cosignature = 0x42,
+    ConsistencyProof = 0x43,
+    DisclosureReceipt = 0x44,
+    AuditPage = 0x45,
+    LogView = 0x46,
+    WitnessState = 0x47,
 }
 
 impl Tag {

@@ -119,6 +119,11 @@ pub enum Error {
         /// Why the change was refused.
         reason: &'static str,
     },
+    /// A disclosure log, checkpoint, proof or receipt was refused (SPEC §9).
+    Log(crate::log::LogProblem),
+    /// Two checkpoints of one record, both signed by the SRS, cannot both be true: evidence
+    /// of a forked or rolled-back log (boxed: it carries both).
+    LogFork(alloc::boxed::Box<crate::log::ForkEvidence>),
 }
 
 /// Which GT check of SPEC §2 failed.
@@ -181,6 +186,13 @@ impl fmt::Display for Error {
                 offered.0, last.0
             ),
             Error::InvalidChange { reason } => write!(f, "invalid ACL change: {reason}"),
+            Error::Log(problem) => write!(f, "disclosure log: {problem}"),
+            Error::LogFork(e) => write!(
+                f,
+                "disclosure log forked: checkpoints of size {} and {} cannot both be true",
+                e.first.checkpoint_unverified().size,
+                e.second.checkpoint_unverified().size
+            ),
         }
     }
 }

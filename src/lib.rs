@@ -24,6 +24,7 @@
 //! | signatures | [`sign`] | Schnorr on G1 with a purpose tag in every signed message |
 //! | health records | [`phr`] | owner, ACL, entries, access requests |
 //! | re-encryption server | [`srs`] | the store interface, signed operations, the gates, receipts |
+//! | disclosure log | [`log`] | per-record Merkle logs of who read what, checkpoints, the owner's accounting, witnesses |
 //!
 //! Forward access control: revoking a reader rotates the section's epoch, so entries written
 //! afterwards use a key it can never obtain. Backward access control: a newcomer approved
@@ -80,7 +81,7 @@
 //!
 //! // The doctor asks for a re-encryption of the accepted entry and opens it.
 //! let ask = Operation::Reencrypt { record, entries: vec![entry.header().entry()] };
-//! let Response::Reencrypted(items) = srs.execute(&doctor_c.sign(ask, now, &mut rng)?, now, &mut rng)? else { unreachable!() };
+//! let Response::Reencrypted { items, .. } = srs.execute(&doctor_c.sign(ask, now, &mut rng)?, now, &mut rng)? else { unreachable!() };
 //! let item = items.into_iter().next().unwrap().unwrap();
 //! let accepted = receipt.verify(&srs.verifying_key(), entry.header())?;
 //! let plaintext = doctor.open_entry(&entry, &accepted, &item.recapsule, &acl)?;
@@ -106,6 +107,19 @@
 //! the entries its write gate accepted. Readers and owners trust no key from the SRS: they
 //! check fingerprints out of band, the owner's signature on every ACL, and the SRS's receipt
 //! (with its key, configured by the application) before opening an entry.
+//!
+//! ## The disclosure log
+//!
+//! The SRS records every event of a record — ACL versions, accepted entries, every served
+//! re-encryption (with the hash of the reader's signed request), request transitions — in a
+//! per-record append-only Merkle log ([`log`], RFC 6962 hashing), in the same atomic changeset
+//! as the change, and signs a checkpoint after each append. Readers receive and verify a
+//! receipt for each disclosure ([`log::DisclosureReceipt`]); the owner's audit
+//! ([`srs::Operation::Audit`], [`log::LogView`]) yields the verified accounting of
+//! disclosures ([`log::Accounting`]). Against a checkpoint, the accounting is complete and
+//! exact; two checkpoints that cannot both be true are evidence ([`Error::LogFork`]). Without
+//! witnesses ([`log::Witness`]) an SRS can still show the owner and a reader different
+//! histories until they compare; a reader colluding with the SRS can hide its receipt.
 //!
 //! ## Features
 //!
@@ -139,6 +153,7 @@ mod macros;
 mod serde_bytes;
 
 pub mod dem;
+pub mod log;
 pub mod merkle;
 pub mod notes;
 pub mod phr;

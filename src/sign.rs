@@ -37,6 +37,10 @@ pub enum Purpose {
     Op,
     /// The SRS's receipt for an entry it accepted through its write gate (SPEC §8).
     Receipt,
+    /// The SRS's checkpoint of a record's disclosure log (SPEC §9).
+    Checkpoint,
+    /// A witness's cosignature of a checkpoint it checked extends the last one it saw.
+    Cosign,
 }
 
 impl Purpose {
@@ -48,6 +52,8 @@ impl Purpose {
             Purpose::Pop => b"sesphr/v1/sig/pop",
             Purpose::Op => b"sesphr/v1/sig/op",
             Purpose::Receipt => b"sesphr/v1/sig/receipt",
+            Purpose::Checkpoint => b"sesphr/v1/sig/checkpoint",
+            Purpose::Cosign => b"sesphr/v1/sig/cosign",
         }
     }
 }

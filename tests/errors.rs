@@ -5,8 +5,9 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::world::World;
+use common::world::{Actor, World};
 use sesphr::dem::{open_body, BodySealer, DataKey, NoncePrefix};
+use sesphr::log::{ConsistencyProof, Witness};
 use sesphr::phr::{
     Change, History, MasterSecret, Owner, PrincipalId, RecordId, Role, SectionId, SectionName,
     Timestamp,
@@ -213,7 +214,42 @@ fn produced() -> Vec<Error> {
     let mut down = Srs::new(Unavailable, w.srs_key.clone(), "test", SrsConfig::default());
     let login = w.sign(&doctor, Operation::Login);
     out.push(down.execute(&login, w.now, &mut rng).unwrap_err()); // Store
+                                                                  // The disclosure log: a checkpoint checked with another key (Log), and a witness shown
+                                                                  // the same log size with two roots (LogFork).
+    let record = RecordId::new([1; 16]);
+    let c = w.srs.checkpoint(record).unwrap().unwrap();
+    let stranger = SigningKey::random(&mut rng).verifying_key();
+    out.push(c.verify(&stranger).unwrap_err()); // Log
+    let mut witness = Witness::new(SigningKey::random(&mut rng), w.srs.verifying_key());
+    let none = ConsistencyProof::new(0, 0, vec![]).unwrap();
+    witness.cosign(&c, &none, w.now, &mut rng).unwrap();
+    out.push(forked_checkpoint(&mut w, &mut witness, &owner_a, record)); // LogFork
     out
+}
+
+/// Two handles over copies of one store, each appending another event: the witness that
+/// cosigned one refuses the other with both checkpoints.
+fn forked_checkpoint(w: &mut World, witness: &mut Witness, who: &Actor, record: RecordId) -> Error {
+    let copy = std::sync::Arc::new(sesphr::srs::MemoryStore::from_rows(w.rows()));
+    let mut fork = Srs::new(copy, w.srs_key.clone(), "test", SrsConfig::default());
+    let before = w.srs.checkpoint(record).unwrap().unwrap();
+    let size = before.checkpoint_unverified().size;
+    let section = w.srs.acl(record).unwrap().unwrap();
+    let section = *section.acl_unverified().sections().next().unwrap().0;
+    let ask = Operation::Request {
+        record,
+        right: sesphr::phr::Right::Write,
+        sections: vec![section],
+    };
+    let (a, b) = (w.sign(who, ask.clone()), w.sign(who, ask));
+    w.srs.execute(&a, w.now, &mut w.rng).unwrap();
+    fork.execute(&b, w.now, &mut w.rng).unwrap();
+    let main = w.srs.checkpoint(record).unwrap().unwrap();
+    let other = fork.checkpoint(record).unwrap().unwrap();
+    let p = w.srs.consistency(record, size, size + 1).unwrap();
+    witness.cosign(&main, &p, w.now, &mut w.rng).unwrap();
+    let p = fork.consistency(record, size, size + 1).unwrap();
+    witness.cosign(&other, &p, w.now, &mut w.rng).unwrap_err()
 }
 
 #[test]

@@ -484,7 +484,7 @@ impl World {
         let r = self.run(via, &op, self.now);
         self.check_items(p, idx, &r);
         match r {
-            Ok(Response::Reencrypted(items)) => items.iter().filter(|i| i.is_ok()).count(),
+            Ok(Response::Reencrypted { items, .. }) => items.iter().filter(|i| i.is_ok()).count(),
             _ => 0,
         }
     }

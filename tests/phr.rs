@@ -1833,7 +1833,7 @@ fn public_values_round_trip_through_bytes() {
     let Ok(response) = fx.srv.srs.execute(&decoded, NOW, &mut fx.srv.rng) else {
         panic!()
     };
-    let Response::Reencrypted(items) = &response else {
+    let Response::Reencrypted { items, .. } = &response else {
         panic!()
     };
     assert_eq!(items[1], Err(Refusal::UnknownEntry));
@@ -1852,7 +1852,10 @@ fn public_values_round_trip_through_bytes() {
         Response::RequestFiled(RequestId::new([3; 16])),
         Response::Approved(RequestState::ApprovedNarrower),
         Response::Accepted(Box::new(receipt)),
-        Response::Reencrypted(Refusal::ALL.iter().map(|r| Err(*r)).collect()),
+        Response::Reencrypted {
+            items: Refusal::ALL.iter().map(|r| Err(*r)).collect(),
+            receipt: None,
+        },
     ] {
         assert_eq!(Response::from_bytes(&r.to_bytes()).unwrap(), r);
     }

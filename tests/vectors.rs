@@ -398,7 +398,7 @@ fn srs_flow_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> 
     };
     let ask = reader_c.sign(ask, time, &mut rng).unwrap();
     let reencrypted = srs.execute(&ask, time, &mut rng).unwrap();
-    let Response::Reencrypted(items) = &reencrypted else {
+    let Response::Reencrypted { items, .. } = &reencrypted else {
         panic!("{reencrypted:?}")
     };
     assert_eq!(items[1], Err(Refusal::UnknownEntry));
@@ -476,7 +476,11 @@ fn response_outputs() -> Vec<(String, String)> {
         ),
         (
             "every_refusal".into(),
-            hex(&Response::Reencrypted(Refusal::ALL.iter().map(|r| Err(*r)).collect()).to_bytes()),
+            hex(&Response::Reencrypted {
+                items: Refusal::ALL.iter().map(|r| Err(*r)).collect(),
+                receipt: None,
+            }
+            .to_bytes()),
         ),
     ]
 }
@@ -918,6 +922,7 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
         for _ in 0..items {
             r.extend([1, refusal]);
         }
+        r.push(0); // no disclosure receipt
         r
     };
     let mut item_tag = refusals(1, 1);
@@ -1022,7 +1027,7 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
         (
             "response-unknown-variant",
             "response",
-            vec![0x21, 1, 6],
+            vec![0x21, 1, 7],
             response_what,
         ),
         (

@@ -33,7 +33,7 @@ impl AuditReport {
 
 const PAGE: usize = 1024;
 
-fn each<S: Store + ?Sized>(
+pub(crate) fn each<S: Store + ?Sized>(
     store: &S,
     kind: Kind,
     mut f: impl FnMut(&Row) -> Result<(), Error>,

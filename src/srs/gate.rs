@@ -10,6 +10,7 @@ use alloc::vec::Vec;
 
 use rand_core::{CryptoRng, RngCore};
 
+use crate::log::{DisclosedItem, Event};
 use crate::merkle;
 use crate::phr::keyset::key_leaf_bytes;
 use crate::phr::{BodyHeader, EntryId, KeyBlock, ReKeyId, RecordId};
@@ -100,6 +101,15 @@ pub(crate) fn submit<S: Store, R: RngCore + CryptoRng + ?Sized>(
         rows::section_entry(record, section, header.entry()),
         rows::empty(Kind::SectionEntry),
     );
+    ctx.emit(
+        record,
+        head.acl.hash(),
+        Event::EntryAccepted {
+            entry: header.entry(),
+            section,
+            writer: fp,
+        },
+    )?;
     Ok(Response::Accepted(alloc::boxed::Box::new(receipt)))
 }
 
@@ -159,11 +169,31 @@ pub(crate) fn reencrypt<S: Store>(
         ctx.cache.put_root(record, acl.version(), leaves_version);
     }
     let fp = ctx.actor.bundle.fingerprint();
-    let mut out = Vec::with_capacity(entries.len());
+    let mut items = Vec::with_capacity(entries.len());
+    let mut served = Vec::new();
     for entry in entries {
-        out.push(one(&mut ctx, acl, *entry, &fp, &leaves)?);
+        let item = one(&mut ctx, acl, *entry, &fp, &leaves)?;
+        if let Ok((r, section)) = &item {
+            served.push(DisclosedItem {
+                entry: r.entry,
+                section: *section,
+                epoch: r.key_block.epoch(),
+            });
+        }
+        items.push(item.map(|(r, _)| r));
     }
-    Ok(Response::Reencrypted(out))
+    if !served.is_empty() {
+        let disclosed = Event::Disclosed {
+            operation: ctx.op.hash(),
+            reader: fp,
+            items: served,
+        };
+        ctx.emit(record, head.acl.hash(), disclosed)?;
+    }
+    Ok(Response::Reencrypted {
+        items,
+        receipt: None,
+    })
 }
 
 /// One item of a batch: store errors fail the whole operation, refusals only the item.
@@ -173,7 +203,7 @@ fn one<S: Store>(
     entry: EntryId,
     fp: &crate::phr::Fingerprint,
     leaves: &[(ReKeyId, merkle::Hash)],
-) -> Result<Result<Reencrypted, Refusal>, Error> {
+) -> Result<Result<(Reencrypted, crate::phr::SectionId), Refusal>, Error> {
     let record = acl.record();
     let Some(row) = ctx.tx.get(&rows::entry(record, entry))? else {
         return Ok(Err(Refusal::UnknownEntry));
@@ -221,11 +251,14 @@ fn one<S: Store>(
             rk
         }
     };
-    Ok(Ok(Reencrypted {
-        entry,
-        key_block: row.key_block,
-        recapsule: rk.reencrypt(row.key_block.capsule()),
-    }))
+    Ok(Ok((
+        Reencrypted {
+            entry,
+            key_block: row.key_block,
+            recapsule: rk.reencrypt(row.key_block.capsule()),
+        },
+        section,
+    )))
 }
 
 pub(crate) fn rewrap<S: Store>(

@@ -30,6 +30,7 @@ mod cache;
 mod client;
 mod gate;
 mod handle;
+mod log;
 #[cfg(feature = "std")]
 mod memory;
 mod operation;

@@ -175,6 +175,15 @@ pub enum Operation {
         /// The owner-signed replacement key block.
         key_block: KeyBlock,
     },
+    /// The owner asks for its record's disclosure log from leaf `from` (the size of its
+    /// last verified view): one page of events and the newest checkpoint. A read-only
+    /// query, like [`Operation::Login`]: it records no nonce.
+    Audit {
+        /// The record.
+        record: RecordId,
+        /// The first leaf wanted.
+        from: u64,
+    },
 }
 
 impl Operation {
@@ -193,6 +202,7 @@ impl Operation {
             Operation::SubmitEntry { .. } => 11,
             Operation::Reencrypt { .. } => 12,
             Operation::Rewrap { .. } => 13,
+            Operation::Audit { .. } => 14,
         }
     }
 
@@ -254,6 +264,10 @@ impl Operation {
                 b.extend_from_slice(record.as_bytes());
                 b.extend_from_slice(entry.as_bytes());
                 b.extend_from_slice(&key_block.to_bytes());
+            }
+            Operation::Audit { record, from } => {
+                b.extend_from_slice(record.as_bytes());
+                b.extend_from_slice(&from.to_be_bytes());
             }
         }
         Ok(b)
@@ -326,6 +340,10 @@ impl Operation {
                 record: RecordId::new(r.array()?),
                 entry: EntryId::new(r.array()?),
                 key_block: KeyBlock::from_bytes(r.rest())?,
+            },
+            14 => Operation::Audit {
+                record: RecordId::new(r.array()?),
+                from: r.u64()?,
             },
             _ => return Err(Error::InvalidEncoding { what }),
         };

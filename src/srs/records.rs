@@ -180,6 +180,15 @@ pub(crate) fn apply<S: Store>(
         rows::acl_version(record, acl.version()),
         rows::encode_acl_version(signed),
     );
+    let hash = signed.hash();
+    ctx.emit(
+        record,
+        hash,
+        crate::log::Event::AclApplied {
+            version: acl.version(),
+            acl: hash,
+        },
+    )?;
     Ok(())
 }
 

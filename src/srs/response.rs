@@ -5,6 +5,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::encoding::{self, Reader, Tag};
+use crate::log::{AuditPage, DisclosureReceipt};
 use crate::phr::{EntryId, KeyBlock, RequestId, RequestState, Role};
 use crate::pre::ReCapsule;
 use crate::srs::{Receipt, Refusal};
@@ -42,8 +43,16 @@ pub enum Response {
     Approved(RequestState),
     /// An entry was accepted (boxed: a receipt is much larger than the other answers).
     Accepted(Box<Receipt>),
-    /// One result per entry asked for, in order.
-    Reencrypted(Vec<Result<Reencrypted, Refusal>>),
+    /// One result per entry asked for, in order, and — if any was served and the SRS
+    /// keeps the disclosure log — the receipt of the disclosure (boxed: it is large).
+    Reencrypted {
+        /// One result per entry asked for.
+        items: Vec<Result<Reencrypted, Refusal>>,
+        /// The log's receipt for the served items.
+        receipt: Option<Box<DisclosureReceipt>>,
+    },
+    /// One page of the record's disclosure log (the owner's audit).
+    Audit(Box<AuditPage>),
 }
 
 impl Response {
@@ -70,7 +79,7 @@ impl Response {
                 out.push(4);
                 out.extend_from_slice(&receipt.to_bytes());
             }
-            Response::Reencrypted(items) => {
+            Response::Reencrypted { items, receipt } => {
                 out.push(5);
                 // A batch is at most MAX_BATCH items.
                 let _ = encoding::put_count(&mut out, "batch", items.len());
@@ -89,6 +98,17 @@ impl Response {
                         }
                     }
                 }
+                match receipt {
+                    Some(receipt) => {
+                        out.push(1);
+                        receipt.write(&mut out);
+                    }
+                    None => out.push(0),
+                }
+            }
+            Response::Audit(page) => {
+                out.push(6);
+                page.write(&mut out);
             }
         }
         out
@@ -110,6 +130,9 @@ impl Response {
     fn decode(bytes: &[u8], trusted: bool) -> Result<Self, Error> {
         let what = "response";
         let mut r = Reader::envelope(bytes, Tag::Response, what)?;
+        if trusted {
+            r = r.trusting();
+        }
         let out = match r.u8()? {
             0 => Response::Done,
             1 => Response::Status {
@@ -148,8 +171,13 @@ impl Response {
                         _ => return Err(Error::InvalidEncoding { what }),
                     });
                 }
-                Response::Reencrypted(items)
+                let receipt = match r.bool()? {
+                    true => Some(Box::new(DisclosureReceipt::read(&mut r)?)),
+                    false => None,
+                };
+                Response::Reencrypted { items, receipt }
             }
+            6 => Response::Audit(Box::new(AuditPage::read(&mut r)?)),
             _ => return Err(Error::InvalidEncoding { what }),
         };
         r.finish()?;

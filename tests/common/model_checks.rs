@@ -173,7 +173,7 @@ impl World {
         if let Err(reason) = self.model.active(p) {
             return assert_eq!(r, &Err(refused(reason)), "reader {p}");
         }
-        let Ok(Response::Reencrypted(items)) = r else {
+        let Ok(Response::Reencrypted { items, .. }) = r else {
             panic!("reader {p}: {r:?}")
         };
         assert_eq!(items.len(), idx.len());

@@ -226,11 +226,13 @@ impl World {
                     let retry = self.run(via, &read, now);
                     self.check_items(p, &[e], &retry);
                 } else {
-                    // The re-encryption commits first: it is served, and the revocation
-                    // (which read nothing it wrote) commits after it.
-                    let [r1, r2] = self.race(via, &revoke, &read, false);
+                    // The re-encryption commits first: it is served, and it appended its
+                    // disclosure to the record's log, whose head the revocation read too:
+                    // the revocation conflicts, and its retry commits.
+                    let [r1, r2] = self.race(via, &revoke, &read, true);
                     self.check_items(p, &[e], &r2);
-                    assert_eq!(r1, Ok(Response::Done));
+                    assert_eq!(r1, Err(Error::Store(StoreError::Conflict)));
+                    assert_eq!(self.run(via, &revoke, now), Ok(Response::Done));
                     self.model.revoke_read(p, s);
                     self.commit_acl(&update);
                 }

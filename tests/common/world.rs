@@ -144,7 +144,7 @@ impl World {
         entries: Vec<EntryId>,
     ) -> Result<Vec<Result<Reencrypted, Refusal>>, Error> {
         match self.run(reader, Operation::Reencrypt { record, entries })? {
-            Response::Reencrypted(items) => Ok(items),
+            Response::Reencrypted { items, .. } => Ok(items),
             other => panic!("unexpected response {other:?}"),
         }
     }
