@@ -37,8 +37,10 @@
 //!   costs a second read of the ciphertext (and a second SHA-256), no extra memory. A
 //!   non-seekable source (a socket) is staged by the caller: copy the *ciphertext* to a file
 //!   first — ciphertext is safe to put on disk, plaintext never needs to be.
-//!   The input must not change between the passes; the second pass hashes the body again and
-//!   refuses ([`Error::DecryptionFailed`]) before it releases the final segment if it did.
+//!   The input must not change between the passes (then every segment released is the one the
+//!   writer signed); the second pass hashes the body again and refuses
+//!   ([`Error::DecryptionFailed`]) before it releases the final segment if it did, so from an
+//!   input others may rewrite, use the plaintext only once a read returns `Ok(0)`.
 //! - **One pass, unverified** ([`std::io::Read`] only): `open_unverified_stream` returns an
 //!   [`UnverifiedEntryReader`] that releases each segment as soon as its GCM tag verifies,
 //!   *before* the writer's signature is checked. Plaintext it has returned may be forged by

@@ -178,9 +178,13 @@ impl<R: Read> Segments<R> {
 /// the receipt, the writer and its signature in a first pass over the seekable input. Holds
 /// one segment; the plaintext is wiped on drop.
 ///
-/// Before it releases the final segment it checks that the body it decrypted hashes to the
-/// one verified (the input did not change between the passes). A read that fails poisons the
-/// reader: the entry is incomplete (what was read is the writer's, but not all of it).
+/// The input must not change between the passes (a file only you write, or ciphertext you
+/// staged): every segment released is then the one the writer signed. Before it releases the
+/// final segment the reader checks that the body it decrypted hashes to the one verified, so a
+/// change — which a holder of the data key could make GCM accept — is refused
+/// ([`Error::DecryptionFailed`]) before the read reaches the end; if the input is not under
+/// your control, use what you read only once a read returns `Ok(0)`. A read that fails
+/// poisons the reader: discard what it returned.
 pub struct EntryReader<R>(pub(super) Segments<R>);
 
 /// Reads an entry's plaintext in one pass, **before the writer's signature is checked**:
