@@ -2,15 +2,17 @@
 //! streaming tests (`tests/stream.rs`, `tests/stream_1gib.rs`).
 #![allow(dead_code)]
 
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
 use sesphr::phr::{
-    BodyHeader, Change, History, MasterSecret, Owner, Role, SectionId, SectionName, SignedAcl,
-    Timestamp, VerifiedAcl,
+    stream_error, BodyHeader, Change, History, MasterSecret, Owner, Role, SealedEntry, SectionId,
+    SectionName, SignedAcl, Timestamp, VerifiedAcl,
 };
 use sesphr::pre::ReCapsule;
 use sesphr::srs::{Accepted, Operation, Reencrypted, Response};
 use sesphr::Error;
 
-use super::world::{Actor, World};
+use super::world::{Actor, World, NOW};
 
 pub const UNTIL: Timestamp = Timestamp(10_000_000);
 
@@ -123,5 +125,86 @@ impl Entries {
     pub fn doctor_capsule(&mut self, header: &BodyHeader) -> ReCapsule {
         let doctor = self.doctor.clone();
         self.reencrypt(&doctor, header).recapsule
+    }
+}
+
+/// A plaintext whose segments all differ.
+pub fn plaintext(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i * 31) % 251) as u8 ^ (i >> 16) as u8)
+        .collect()
+}
+
+pub fn write_chunked(w: &mut impl Write, data: &[u8], chunk: usize) {
+    for c in data.chunks(chunk) {
+        w.write_all(c).unwrap();
+    }
+}
+
+/// Reads to the end with reads of `chunk` bytes: the plaintext, or what was released before
+/// the error and the error.
+pub fn read_chunked(r: &mut impl Read, chunk: usize) -> Result<Vec<u8>, (Vec<u8>, Error)> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; chunk];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) => return Err((out, typed(e))),
+        }
+    }
+}
+
+/// The crate error inside an I/O error.
+pub fn typed(e: io::Error) -> Error {
+    stream_error(&e)
+        .cloned()
+        .unwrap_or_else(|| panic!("not a sesphr error: {e}"))
+}
+
+/// An input that hands out at most `max` bytes per read (and seeks like its inner input).
+pub struct Trickle<R> {
+    pub inner: R,
+    pub max: usize,
+}
+
+impl<R: Read> Read for Trickle<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.max);
+        self.inner.read(&mut buf[..n])
+    }
+}
+
+impl<R: Seek> Seek for Trickle<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// An entry, accepted by the SRS, with the doctor's re-encrypted capsule.
+pub struct Sealed {
+    pub entry: SealedEntry,
+    pub bytes: Vec<u8>,
+    pub accepted: Accepted,
+    pub recapsule: ReCapsule,
+}
+
+pub fn seal_and_submit(fx: &mut Entries, pt: &[u8], seed: u8) -> Sealed {
+    let acl = fx.acl();
+    let entry = fx
+        .hospital
+        .keys
+        .seal_entry(&acl, fx.medical, pt, NOW, &mut super::rng(seed))
+        .unwrap();
+    let hospital = fx.hospital.clone();
+    let accepted = fx
+        .submit(&hospital, entry.submission(), entry.header())
+        .unwrap();
+    let recapsule = fx.doctor_capsule(entry.header());
+    Sealed {
+        bytes: entry.to_bytes().unwrap(),
+        entry,
+        accepted,
+        recapsule,
     }
 }
