@@ -217,6 +217,31 @@ impl<R> UnverifiedEntryReader<R> {
     }
 }
 
+impl<R> core::fmt::Debug for Segments<R> {
+    /// The header and the position; never the plaintext.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Segments")
+            .field("header", &self.header)
+            .field("segment", &self.next)
+            .field("of", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R> core::fmt::Debug for EntryReader<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("EntryReader").field(&self.0).finish()
+    }
+}
+
+impl<R> core::fmt::Debug for UnverifiedEntryReader<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("UnverifiedEntryReader")
+            .field(&self.0)
+            .finish()
+    }
+}
+
 impl<R: Read> Read for EntryReader<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         self.0.read(out)

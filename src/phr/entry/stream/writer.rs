@@ -226,6 +226,25 @@ impl<'k, W: Write> EntryWriter<'k, W> {
     }
 }
 
+impl<W> core::fmt::Debug for EntryWriter<'_, W> {
+    /// The header and the count written; never the buffered plaintext.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EntryWriter")
+            .field("header", &self.header)
+            .field("declared", &self.declared)
+            .field("written", &self.written)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W> core::fmt::Debug for SeekableEntryWriter<'_, W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("SeekableEntryWriter")
+            .field(&self.inner)
+            .finish()
+    }
+}
+
 impl<W: Write> Write for EntryWriter<'_, W> {
     /// Takes all of `data` (or fails and poisons the writer): each full segment is sealed and
     /// written when the byte after it arrives.
