@@ -384,7 +384,7 @@ fn seal_parallel(
 
 /// Splits a body ciphertext into its segment count and the length of its final segment,
 /// refusing lengths no sealed body can have.
-fn body_shape(len: usize) -> Result<(usize, usize), Error> {
+pub(crate) fn body_shape(len: usize) -> Result<(usize, usize), Error> {
     if len < TAG_SIZE {
         return Err(Error::DecryptionFailed);
     }
@@ -583,6 +583,31 @@ impl BodySealer {
         self.seal(plaintext, true)
     }
 
+    /// Seals a non-final segment in place, with no allocation: `segment` must be exactly
+    /// [`SEGMENT_SIZE`] bytes and becomes its ciphertext; the tag is returned.
+    pub fn seal_segment_in_place(&mut self, segment: &mut [u8]) -> Result<[u8; TAG_SIZE], Error> {
+        if segment.len() != SEGMENT_SIZE {
+            return Err(Error::StreamMisuse {
+                reason: "a non-final segment must be exactly 64 KiB",
+            });
+        }
+        let tag = self
+            .cipher
+            .seal(self.next, false, &self.aad, segment.into())?;
+        self.next += 1;
+        Ok(tag)
+    }
+
+    /// Seals the final segment (0 to [`SEGMENT_SIZE`] bytes) in place and ends the body.
+    pub fn seal_last_in_place(self, segment: &mut [u8]) -> Result<[u8; TAG_SIZE], Error> {
+        if segment.len() > SEGMENT_SIZE {
+            return Err(Error::StreamMisuse {
+                reason: "a segment holds at most 64 KiB",
+            });
+        }
+        self.cipher.seal(self.next, true, &self.aad, segment.into())
+    }
+
     fn seal(&self, plaintext: &[u8], last: bool) -> Result<Vec<u8>, Error> {
         let mut out = Vec::with_capacity(plaintext.len() + TAG_SIZE);
         out.extend_from_slice(plaintext);
@@ -631,6 +656,29 @@ impl BodyOpener {
             return Err(Error::DecryptionFailed);
         }
         self.open(ciphertext, true)
+    }
+
+    /// Opens a non-final segment in place, with no allocation: `segment` is its
+    /// [`SEGMENT_SIZE`] bytes of ciphertext (without the tag) and becomes its plaintext.
+    /// Nothing is written when the tag does not verify.
+    pub fn open_segment_in_place(&mut self, segment: &mut [u8], tag: &[u8]) -> Result<(), Error> {
+        if segment.len() != SEGMENT_SIZE {
+            return Err(Error::DecryptionFailed);
+        }
+        self.cipher
+            .open(self.next, false, &self.aad, segment.into(), tag)?;
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Opens the final segment in place (0 to [`SEGMENT_SIZE`] bytes of ciphertext without
+    /// the tag) and ends the body. Nothing is written when the tag does not verify.
+    pub fn open_last_in_place(self, segment: &mut [u8], tag: &[u8]) -> Result<(), Error> {
+        if segment.len() > SEGMENT_SIZE {
+            return Err(Error::DecryptionFailed);
+        }
+        self.cipher
+            .open(self.next, true, &self.aad, segment.into(), tag)
     }
 
     fn open(&self, ciphertext: &[u8], last: bool) -> Result<Vec<u8>, Error> {

@@ -123,8 +123,9 @@
 //!
 //! ## Features
 //!
-//! - `std` (default): lazily built, shared fixed-base tables for `g1`, `g2` and `e(g1, g2)`.
-//!   Without it the crate is `no_std` + `alloc` and rebuilds the tables per call (slow).
+//! - `std` (default): lazily built, shared fixed-base tables for `g1`, `g2` and `e(g1, g2)`;
+//!   streaming entries over `std::io` (see [`phr::EntryStream`]). Without it the crate is
+//!   `no_std` + `alloc` and rebuilds the tables per call (slow).
 //! - `serde`: `Serialize`/`Deserialize` for the public values, through their canonical bytes
 //!   (hex in human-readable formats).
 //! - `rayon`: body segments sealed and opened in parallel.

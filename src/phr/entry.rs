@@ -17,6 +17,14 @@ use crate::sign::{Purpose, Signature, VerifyingKey};
 use crate::srs::{Accepted, Refusal};
 use crate::Error;
 
+#[cfg(feature = "std")]
+mod stream;
+#[cfg(feature = "std")]
+pub use stream::{
+    stream_error, EntryReader, EntryStream, EntryWriter, SeekableEntryWriter, StreamedEntry,
+    UnverifiedEntryReader,
+};
+
 /// Written once by the writer; hashed into every segment, the key wrap and the signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BodyHeader {
@@ -613,13 +621,24 @@ impl Owner {
         current: &VerifiedAcl,
         rng: &mut R,
     ) -> Result<KeyBlock, Error> {
-        if current.record() != entry.header.record {
+        self.rewrap_key_block(&entry.header, &entry.key_block, current, rng)
+    }
+
+    /// [`Owner::rewrap`] on the parts it needs (the streaming re-wrap has no body in memory).
+    fn rewrap_key_block<R: RngCore + CryptoRng + ?Sized>(
+        &self,
+        header: &BodyHeader,
+        key_block: &KeyBlock,
+        current: &VerifiedAcl,
+        rng: &mut R,
+    ) -> Result<KeyBlock, Error> {
+        if current.record() != header.record {
             return Err(Error::AclRejected(AclProblem::WrongRecord));
         }
         let policy = current
-            .section(&entry.header.section)
+            .section(&header.section)
             .ok_or(Error::NotAuthorized(Refusal::UnknownSection))?;
-        let (hh, dk) = self.owner_data_key(&entry.header, &entry.key_block)?;
+        let (hh, dk) = self.owner_data_key(header, key_block)?;
         let mut kb = KeyBlock::seal(&dk, hh, policy.epoch(), *policy.key(), rng)?;
         let digest = encoding::sha256(&[&kb.core_bytes()]);
         kb.rewrap = Some(

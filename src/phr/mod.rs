@@ -16,6 +16,11 @@ mod update;
 pub use acl::{
     Acl, AclProblem, AclVerifier, History, ReaderGrant, SectionPolicy, SignedAcl, VerifiedAcl,
 };
+#[cfg(feature = "std")]
+pub use entry::{
+    stream_error, EntryReader, EntryStream, EntryWriter, SeekableEntryWriter, StreamedEntry,
+    UnverifiedEntryReader,
+};
 pub use entry::{BodyHeader, EntryOpener, EntrySealer, KeyBlock, SealedEntry, Unverified};
 pub use ids::{
     AclVersion, EntryId, Epoch, PrincipalId, RecordId, RequestId, SectionId, SectionName, Timestamp,

@@ -72,4 +72,5 @@ pub fn cube_root_of_unity() -> Fq12 {
     out
 }
 pub mod record;
+pub mod entries;
 pub mod world;
