@@ -60,6 +60,10 @@ pub enum Tag {
     SignedOperation = 0x20,
     Response = 0x21,
     Receipt = 0x22,
+    // Client-side state: secrets and what a principal keeps between runs.
+    PrincipalKeys = 0x30,
+    Owner = 0x31,
+    AclHistory = 0x32,
 }
 
 impl Tag {
@@ -77,12 +81,19 @@ impl Tag {
 /// `tag ‖ version ‖ payload` for a secret, in a buffer wiped on drop. `N` is the payload
 /// length plus two.
 pub fn secret_envelope<const N: usize>(tag: Tag, payload: &[u8]) -> Zeroizing<[u8; N]> {
-    debug_assert_eq!(payload.len() + 2, N);
+    secret_envelope_parts(tag, &[payload])
+}
+
+/// `tag ‖ version ‖ part₁ ‖ part₂ ‖ …` for a secret, in a buffer wiped on drop. `N` is the
+/// parts' total length plus two.
+pub fn secret_envelope_parts<const N: usize>(tag: Tag, parts: &[&[u8]]) -> Zeroizing<[u8; N]> {
+    debug_assert_eq!(parts.iter().map(|p| p.len()).sum::<usize>() + 2, N);
     let mut out = Zeroizing::new([0u8; N]);
     let buf: &mut [u8; N] = &mut out;
+    let header = [tag as u8, tag.version()];
     for (dst, src) in buf
         .iter_mut()
-        .zip([tag as u8, VERSION].iter().chain(payload))
+        .zip(header.iter().chain(parts.iter().flat_map(|p| p.iter())))
     {
         *dst = *src;
     }

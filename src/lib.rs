@@ -143,6 +143,7 @@ pub mod merkle;
 pub mod notes;
 pub mod phr;
 pub mod pre;
+pub mod secret;
 pub mod sign;
 pub mod srs;
 

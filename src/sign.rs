@@ -193,8 +193,11 @@ impl SigningKey {
         )?))
     }
 
+    /// Size of the secret encoding: tag, version, 32-byte scalar.
+    pub const SIZE: usize = 2 + SCALAR_LEN;
+
     /// The secret encoding (tag, version, scalar), wiped when dropped.
-    pub fn to_bytes(&self) -> Zeroizing<[u8; 2 + SCALAR_LEN]> {
+    pub fn to_bytes(&self) -> Zeroizing<[u8; Self::SIZE]> {
         let mut s = encoding::scalar_bytes(&self.x);
         let out = encoding::secret_envelope(Tag::SigningKey, &s);
         s.zeroize();

@@ -4,6 +4,7 @@
 
 mod acl;
 mod entry;
+mod history;
 mod ids;
 pub(crate) mod keyset;
 mod limits;
@@ -17,6 +18,7 @@ pub use acl::{
     Acl, AclProblem, AclVerifier, History, ReaderGrant, SectionPolicy, SignedAcl, VerifiedAcl,
 };
 pub use entry::{BodyHeader, EntryOpener, EntrySealer, KeyBlock, SealedEntry, Unverified};
+pub use history::AclHistory;
 pub use ids::{
     AclVersion, EntryId, Epoch, PrincipalId, RecordId, RequestId, SectionId, SectionName, Timestamp,
 };
