@@ -201,7 +201,8 @@ mod with_serde {
     ) -> Result<T, D::Error> {
         let v = SecretVisitor(core::marker::PhantomData);
         if d.is_human_readable() {
-            d.deserialize_str(v)
+            // Hex, or an array of byte values (what a format without a byte type writes).
+            d.deserialize_any(v)
         } else {
             d.deserialize_bytes(v)
         }
