@@ -1,5 +1,5 @@
 //! Internal building blocks of the wire format: tags, versions, length prefixes, point and
-//! scalar codecs, and the hash-to-scalar of SPEC §2. The format itself is documented in
+//! scalar codecs, and the hash-to-scalar of [SPEC §2](crate::notes::spec). The format itself is documented in
 //! [`crate::notes::encoding`].
 
 use alloc::vec::Vec;
@@ -69,7 +69,7 @@ pub enum Tag {
 impl Tag {
     /// The one format version this crate writes and reads for this envelope. Version 2 of
     /// the ACL (and of what carries one) commits to the key set and the previous version
-    /// (SPEC §7); version-1 encodings are refused with [`Error::UnknownVersion`].
+    /// ([SPEC §7](crate::notes::spec)); version-1 encodings are refused with [`Error::UnknownVersion`].
     pub const fn version(self) -> u8 {
         match self {
             Tag::Acl | Tag::SignedAcl | Tag::AclUpdate => 2,
@@ -166,7 +166,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Marks the input as written by this crate and read back from a store it trusts:
-    /// points are decoded without the curve and subgroup checks (SPEC §8, "validate at the
+    /// points are decoded without the curve and subgroup checks ([SPEC §8](crate::notes::spec), "validate at the
     /// door"). Only for rows the SRS validated when they entered.
     pub fn trusting(mut self) -> Self {
         self.trusted = true;
@@ -378,7 +378,7 @@ pub fn hkdf(ikm: &[u8], info: &[u8], out: &mut [u8]) {
     let _ = hk.expand(info, out);
 }
 
-/// HashToScalar of SPEC §2: 64 bytes of HKDF output, big-endian, reduced mod r; zero refused.
+/// HashToScalar of [SPEC §2](crate::notes::spec): 64 bytes of HKDF output, big-endian, reduced mod r; zero refused.
 pub fn hash_to_scalar(ikm: &[u8], info: &[u8], what: &'static str) -> Result<Fr, Error> {
     let mut wide = [0u8; 64];
     hkdf(ikm, info, &mut wide);

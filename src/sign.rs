@@ -1,4 +1,4 @@
-//! Schnorr signatures on G1 with a SHA-256 challenge (SPEC §1, §3).
+//! Schnorr signatures on G1 with a SHA-256 challenge ([SPEC §1](crate::notes::spec), §3).
 //!
 //! Signing keys are separate from PRE keys. Every signed message is
 //! `lp("sesphr/v1/sig/" ‖ purpose) ‖ lp(field₁) ‖ lp(field₂) ‖ …`, with one [`Purpose`] per use,
@@ -33,9 +33,9 @@ pub enum Purpose {
     Rewrap,
     /// A proof of possession of the signing key.
     Pop,
-    /// An operation a principal asks the SRS to do (SPEC §8).
+    /// An operation a principal asks the SRS to do ([SPEC §8](crate::notes::spec)).
     Op,
-    /// The SRS's receipt for an entry it accepted through its write gate (SPEC §8).
+    /// The SRS's receipt for an entry it accepted through its write gate ([SPEC §8](crate::notes::spec)).
     Receipt,
 }
 

@@ -1,4 +1,4 @@
-//! The owner-signed access-control list of one record (SPEC §4).
+//! The owner-signed access-control list of one record ([SPEC §4](crate::notes::spec)).
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -62,7 +62,7 @@ pub struct ReaderGrant {
 pub struct SectionPolicy {
     pub(crate) epoch: Epoch,
     /// The epoch of the section's latest creation: no grant reaches an epoch before it, so
-    /// a removed and re-added section never hands out its predecessor's keys (SPEC §7).
+    /// a removed and re-added section never hands out its predecessor's keys ([SPEC §7](crate::notes::spec)).
     pub(crate) first: Epoch,
     pub(crate) key: SectionPublicKey,
     pub(crate) readers: BTreeMap<Fingerprint, ReaderGrant>,

@@ -1,4 +1,4 @@
-//! The ACL versions one party keeps for one record, between runs (SPEC §4: verifiers keep the
+//! The ACL versions one party keeps for one record, between runs ([SPEC §4](crate::notes::spec): verifiers keep the
 //! highest version seen and refuse older ACLs; readers and the owner need the version each
 //! entry names).
 
@@ -33,7 +33,7 @@ struct Kept {
 /// - [`AclHistory::accept`] takes a version as the *current* policy: owner signature, right
 ///   record, not older than the newest version kept (a rollback is
 ///   [`AclProblem::Stale`]), not expired, and chained to the previous version when that one
-///   is kept (its `previous` hash and the epoch succession rules of SPEC §7).
+///   is kept (its `previous` hash and the epoch succession rules of [SPEC §7](crate::notes::spec)).
 /// - [`AclHistory::remember_past`] keeps an *older* version, for opening entries that name
 ///   it; it never becomes current.
 /// - Writers seal through the history ([`PrincipalKeys::seal_entry_with_history`],

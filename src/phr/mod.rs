@@ -1,4 +1,4 @@
-//! The personal-health-record model (SPEC §1, §4) on top of [`crate::pre`], [`crate::dem`]
+//! The personal-health-record model ([SPEC §1](crate::notes::spec), §4) on top of [`crate::pre`], [`crate::dem`]
 //! and [`crate::sign`]: owners, section keys per epoch, the owner-signed ACL and the key
 //! material it implies, entries, access requests, and the SRS.
 

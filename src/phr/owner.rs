@@ -266,7 +266,7 @@ impl Owner {
     ///
     /// The key material is the difference between the (reader, section, epoch) grants of the
     /// two versions, so any sequence of changes yields exactly what it implies. The new
-    /// version chains to `current` by hash and commits to its complete key set (SPEC §7), so
+    /// version chains to `current` by hash and commits to its complete key set ([SPEC §7](crate::notes::spec)), so
     /// every key is computed, not just the new ones: one G2 multiplication per key.
     ///
     /// Within one version a section rotates at most once (several revocations share the
@@ -500,7 +500,7 @@ impl Owner {
 }
 
 /// The sections one version has rotated or removed: a section rotates at most once per
-/// version, and one removed in it is not added back in it (SPEC §7).
+/// version, and one removed in it is not added back in it ([SPEC §7](crate::notes::spec)).
 #[derive(Default)]
 struct Touched {
     rotated: BTreeSet<SectionId>,
