@@ -107,6 +107,16 @@
 //! check fingerprints out of band, the owner's signature on every ACL, and the SRS's receipt
 //! (with its key, configured by the application) before opening an entry.
 //!
+//! ## Keeping state between runs
+//!
+//! The crate does no I/O, but every party's state encodes to bytes: secrets have one
+//! versioned encoding each ([`secret`]: [`phr::Owner::to_bytes`],
+//! [`phr::PrincipalKeys::to_bytes`]); each party keeps a [`phr::AclHistory`] per record (the
+//! owner-signed ACL versions it verified, so a rolled-back ACL is refused after a restart too,
+//! writers seal only to the newest version, and readers find the version an entry names); the
+//! SRS's state is its store's rows. `examples/persistence.rs` saves everything, restarts and
+//! carries on.
+//!
 //! ## Features
 //!
 //! - `std` (default): lazily built, shared fixed-base tables for `g1`, `g2` and `e(g1, g2)`.
