@@ -27,9 +27,9 @@ use sesphr::dem::WrappedKey;
 use sesphr::log;
 use sesphr::merkle;
 use sesphr::phr::{
-    AccessRequest, Acl, AclHash, AclProblem, AclUpdate, AclVerifier, AclVersion, BodyHeader,
-    Change, EntryId, Epoch, Fingerprint, History, KeyBlock, KeyBundle, MasterSecret, Owner,
-    PrincipalId, PrincipalKeys, ReKeyGrant, ReKeyId, RecordId, RequestAction, RequestId,
+    AccessRequest, Acl, AclHash, AclHistory, AclProblem, AclUpdate, AclVerifier, AclVersion,
+    BodyHeader, Change, EntryId, Epoch, Fingerprint, History, KeyBlock, KeyBundle, MasterSecret,
+    Owner, PrincipalId, PrincipalKeys, ReKeyGrant, ReKeyId, RecordId, RequestAction, RequestId,
     RequestState, Right, Role, SealedEntry, SectionId, SectionName, SignedAcl, Timestamp,
     VerifiedAcl,
 };
@@ -68,7 +68,8 @@ pub const TARGETS: &[(&str, Target)] = &[
 
 /// Fixed-size keys, signatures and small envelopes: `SectionPublicKey`, `ReaderPublicKey`,
 /// `SectionSecretKey`, `ReaderSecretKey`, `Capsule`, `ReKey`, `VerifyingKey`, `SigningKey`,
-/// `Signature`, `ProofOfPossession`, `WrappedKey`, `KeyBundle`, `MasterSecret`.
+/// `Signature`, `ProofOfPossession`, `WrappedKey`, `KeyBundle`, `MasterSecret`, `PrincipalKeys`,
+/// `Owner`.
 pub fn decode_keys(data: &[u8]) {
     decode_keys_count(data);
 }
@@ -83,7 +84,7 @@ pub fn decode_entry(data: &[u8]) {
     decode_entry_count(data);
 }
 
-/// `Acl`, `SignedAcl`, `AclUpdate`, `AccessRequest`.
+/// `Acl`, `SignedAcl`, `AclUpdate`, `AccessRequest`, `AclHistory`.
 pub fn decode_acl(data: &[u8]) {
     decode_acl_count(data);
 }
@@ -1026,6 +1027,26 @@ fn decode_keys_count(data: &[u8]) -> usize {
             let _ = o.record_id("main");
         }
     }
+    if let Some(k) = round_trip(data, "PrincipalKeys", PrincipalKeys::from_bytes, |v| {
+        v.to_bytes().to_vec()
+    }) {
+        n += 1;
+        // The halves belong together: a signature verifies under the bundle's key, and the
+        // reader key opens what is re-encrypted to the bundle's reader key.
+        let sig = k
+            .signing_key()
+            .sign(Purpose::Op, &[data], &mut r)
+            .expect("sign");
+        k.bundle()
+            .signing_key()
+            .verify(Purpose::Op, &[data], &sig)
+            .expect("decoded principal keys sign under their bundle");
+        assert!(k.reader_key().public_key() == *k.bundle().reader_key());
+    }
+    if let Some(o) = round_trip(data, "Owner", Owner::from_bytes, |v| v.to_bytes().to_vec()) {
+        n += 1;
+        let _ = o.record_id("main");
+    }
     n
 }
 
@@ -1129,6 +1150,27 @@ fn decode_acl_count(data: &[u8]) -> usize {
         n += 1;
     }
     let authentic = w.signed_acls();
+    if let Some(h) = round_trip(
+        data,
+        "AclHistory",
+        |b| AclHistory::from_bytes(b, &owner_vk),
+        |v| v.to_bytes().expect("a decoded history re-encodes"),
+    ) {
+        n += 1;
+        // Everything a decoded history holds is an ACL the owner signed, newest last.
+        let kept: Vec<AclVersion> = h.versions().collect();
+        assert!(kept.windows(2).all(|p| p[0] < p[1]));
+        assert!(kept.len() <= usize::from(h.capacity().get()));
+        for v in kept {
+            let signed = h.get(v).expect("a listed version is kept");
+            assert!(
+                authentic.iter().any(|a| SignedAcl::from_bytes(a)
+                    .and_then(|s| s.verify(&owner_vk))
+                    .is_ok_and(|s| s == *signed)),
+                "a history holds an ACL the owner never signed"
+            );
+        }
+    }
     if let Some(s) = round_trip(data, "SignedAcl", SignedAcl::from_bytes, |v| v.to_bytes()) {
         n += 1;
         if s.verify(&owner_vk).is_ok() {

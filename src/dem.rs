@@ -1,6 +1,6 @@
-//! Data encapsulation (SPEC §3): the data key, its wrap under a KEM key, and the body cipher,
+//! Data encapsulation ([SPEC §3](crate::notes::spec)): the data key, its wrap under a KEM key, and the body cipher,
 //! AES-256-GCM in the STREAM construction of Hoang, Reyhanitabar, Rogaway and Vizár as
-//! RustCrypto's [`aead_stream::StreamBE32`] implements it.
+//! RustCrypto's [`aead_stream::StreamBE32`](https://docs.rs/aead-stream/0.6/aead_stream/struct.StreamBE32.html) implements it.
 //!
 //! A body is cut into 64 KiB plaintext segments. Segment `i` is sealed under the nonce
 //! `prefix (7 bytes) ‖ u32be(i) ‖ last-flag`, with the caller's associated data (the hash of
@@ -165,7 +165,7 @@ fn position(index: usize) -> Result<u32, Error> {
 /// AES-256-GCM keyed with a data key, with the STREAM nonces of one body.
 ///
 /// The nonce of segment `i` is `prefix ‖ u32be(i) ‖ last-flag`, exactly what
-/// [`aead_stream::StreamBE32`] computes (a unit test checks the two agree byte for byte).
+/// [`aead_stream::StreamBE32`](https://docs.rs/aead-stream/0.6/aead_stream/struct.StreamBE32.html) computes (a unit test checks the two agree byte for byte).
 /// Working with the AEAD directly lets a segment be encrypted or decrypted from one buffer
 /// into another, so whole bodies need no extra copy.
 struct BodyCipher {

@@ -1,5 +1,5 @@
 //! Internal building blocks of the wire format: tags, versions, length prefixes, point and
-//! scalar codecs, and the hash-to-scalar of SPEC §2. The format itself is documented in
+//! scalar codecs, and the hash-to-scalar of [SPEC §2](crate::notes::spec). The format itself is documented in
 //! [`crate::notes::encoding`].
 
 use alloc::vec::Vec;
@@ -60,7 +60,11 @@ pub enum Tag {
     SignedOperation = 0x20,
     Response = 0x21,
     Receipt = 0x22,
-    // 0x30–0x3f: secret encodings (principal keys, owner, ACL history).
+    // Client-side state: secrets and what a principal keeps between runs.
+    PrincipalKeys = 0x30,
+    Owner = 0x31,
+    AclHistory = 0x32,
+    // The disclosure log.
     LogLeaf = 0x40,
     Checkpoint = 0x41,
     Cosignature = 0x42,
@@ -74,7 +78,7 @@ pub enum Tag {
 impl Tag {
     /// The one format version this crate writes and reads for this envelope. Version 2 of
     /// the ACL (and of what carries one) commits to the key set and the previous version
-    /// (SPEC §7); version-1 encodings are refused with [`Error::UnknownVersion`].
+    /// ([SPEC §7](crate::notes::spec)); version-1 encodings are refused with [`Error::UnknownVersion`].
     pub const fn version(self) -> u8 {
         match self {
             Tag::Acl | Tag::SignedAcl | Tag::AclUpdate => 2,
@@ -86,12 +90,19 @@ impl Tag {
 /// `tag ‖ version ‖ payload` for a secret, in a buffer wiped on drop. `N` is the payload
 /// length plus two.
 pub fn secret_envelope<const N: usize>(tag: Tag, payload: &[u8]) -> Zeroizing<[u8; N]> {
-    debug_assert_eq!(payload.len() + 2, N);
+    secret_envelope_parts(tag, &[payload])
+}
+
+/// `tag ‖ version ‖ part₁ ‖ part₂ ‖ …` for a secret, in a buffer wiped on drop. `N` is the
+/// parts' total length plus two.
+pub fn secret_envelope_parts<const N: usize>(tag: Tag, parts: &[&[u8]]) -> Zeroizing<[u8; N]> {
+    debug_assert_eq!(parts.iter().map(|p| p.len()).sum::<usize>() + 2, N);
     let mut out = Zeroizing::new([0u8; N]);
     let buf: &mut [u8; N] = &mut out;
+    let header = [tag as u8, tag.version()];
     for (dst, src) in buf
         .iter_mut()
-        .zip([tag as u8, VERSION].iter().chain(payload))
+        .zip(header.iter().chain(parts.iter().flat_map(|p| p.iter())))
     {
         *dst = *src;
     }
@@ -164,7 +175,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Marks the input as written by this crate and read back from a store it trusts:
-    /// points are decoded without the curve and subgroup checks (SPEC §8, "validate at the
+    /// points are decoded without the curve and subgroup checks ([SPEC §8](crate::notes::spec), "validate at the
     /// door"). Only for rows the SRS validated when they entered.
     pub fn trusting(mut self) -> Self {
         self.trusted = true;
@@ -376,7 +387,7 @@ pub fn hkdf(ikm: &[u8], info: &[u8], out: &mut [u8]) {
     let _ = hk.expand(info, out);
 }
 
-/// HashToScalar of SPEC §2: 64 bytes of HKDF output, big-endian, reduced mod r; zero refused.
+/// HashToScalar of [SPEC §2](crate::notes::spec): 64 bytes of HKDF output, big-endian, reduced mod r; zero refused.
 pub fn hash_to_scalar(ikm: &[u8], info: &[u8], what: &'static str) -> Result<Fr, Error> {
     let mut wide = [0u8; 64];
     hkdf(ikm, info, &mut wide);

@@ -121,6 +121,16 @@
 //! witnesses ([`log::Witness`]) an SRS can still show the owner and a reader different
 //! histories until they compare; a reader colluding with the SRS can hide its receipt.
 //!
+//! ## Keeping state between runs
+//!
+//! The crate does no I/O, but every party's state encodes to bytes: secrets have one
+//! versioned encoding each ([`secret`]: [`phr::Owner::to_bytes`],
+//! [`phr::PrincipalKeys::to_bytes`]); each party keeps a [`phr::AclHistory`] per record (the
+//! owner-signed ACL versions it verified, so a rolled-back ACL is refused after a restart too,
+//! writers seal only to the newest version, and readers find the version an entry names); the
+//! SRS's state is its store's rows. `examples/persistence.rs` saves everything, restarts and
+//! carries on.
+//!
 //! ## Features
 //!
 //! - `std` (default): lazily built, shared fixed-base tables for `g1`, `g2` and `e(g1, g2)`;
@@ -159,6 +169,7 @@ pub mod merkle;
 pub mod notes;
 pub mod phr;
 pub mod pre;
+pub mod secret;
 pub mod sign;
 pub mod srs;
 

@@ -1,4 +1,4 @@
-//! Schnorr signatures on G1 with a SHA-256 challenge (SPEC §1, §3).
+//! Schnorr signatures on G1 with a SHA-256 challenge ([SPEC §1](crate::notes::spec), §3).
 //!
 //! Signing keys are separate from PRE keys. Every signed message is
 //! `lp("sesphr/v1/sig/" ‖ purpose) ‖ lp(field₁) ‖ lp(field₂) ‖ …`, with one [`Purpose`] per use,
@@ -33,9 +33,9 @@ pub enum Purpose {
     Rewrap,
     /// A proof of possession of the signing key.
     Pop,
-    /// An operation a principal asks the SRS to do (SPEC §8).
+    /// An operation a principal asks the SRS to do ([SPEC §8](crate::notes::spec)).
     Op,
-    /// The SRS's receipt for an entry it accepted through its write gate (SPEC §8).
+    /// The SRS's receipt for an entry it accepted through its write gate ([SPEC §8](crate::notes::spec)).
     Receipt,
     /// The SRS's checkpoint of a record's disclosure log (SPEC §9).
     Checkpoint,
@@ -199,8 +199,11 @@ impl SigningKey {
         )?))
     }
 
+    /// Size of the secret encoding: tag, version, 32-byte scalar.
+    pub const SIZE: usize = 2 + SCALAR_LEN;
+
     /// The secret encoding (tag, version, scalar), wiped when dropped.
-    pub fn to_bytes(&self) -> Zeroizing<[u8; 2 + SCALAR_LEN]> {
+    pub fn to_bytes(&self) -> Zeroizing<[u8; Self::SIZE]> {
         let mut s = encoding::scalar_bytes(&self.x);
         let out = encoding::secret_envelope(Tag::SigningKey, &s);
         s.zeroize();

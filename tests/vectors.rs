@@ -1065,6 +1065,114 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
     decode_vectors(cases)
 }
 
+/// The secrets' encodings (`sesphr::secret`) from seeds: master secret, owner, principal keys
+/// and the keys inside them.
+fn secret_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let master = MasterSecret::from_raw(seed32(inputs, "master"));
+    let owner = Owner::from_master(master.clone()).unwrap();
+    let keys = seeded_keys(&seed32(inputs, "keys_seed"));
+    vec![
+        ("master_secret".into(), hex(&master.to_bytes()[..])),
+        ("owner".into(), hex(&owner.to_bytes()[..])),
+        ("principal_keys".into(), hex(&keys.to_bytes()[..])),
+        (
+            "signing_key".into(),
+            hex(&keys.signing_key().to_bytes()[..]),
+        ),
+        ("reader_key".into(), hex(&keys.reader_key().to_bytes()[..])),
+        ("bundle".into(), hex(&keys.bundle().to_bytes())),
+    ]
+}
+
+/// The secrets' KAT and their hostile encodings.
+fn secret_vectors() -> Vec<(String, Vector)> {
+    let inputs = vec![
+        ("master".to_string(), hex(&[0x42; 32])),
+        ("keys_seed".into(), hex(&[0x17; 32])),
+    ];
+    let parsed: BTreeMap<_, _> = inputs.iter().cloned().collect();
+    let outputs: BTreeMap<String, String> = secret_outputs(&parsed).into_iter().collect();
+    let mut fields = vec![
+        ("kind".to_string(), "secrets".to_string()),
+        ("expect".into(), "success".into()),
+    ];
+    fields.extend(inputs);
+    fields.extend(secret_outputs(&parsed));
+    let mut v = vec![(
+        "kat-secret-encodings.txt".to_string(),
+        Vector {
+            comment: "The secrets' one encoding each (tag, version, fields): master secret (34 bytes),\nowner (66: master secret and its bundle fingerprint), principal keys (102: signing\nkey, reader key, bundle fingerprint), from seeds.".into(),
+            fields,
+        },
+    )];
+    let keys = unhex(&outputs["principal_keys"]);
+    let owner = unhex(&outputs["owner"]);
+    let other = seeded_keys(&[0x18; 32]);
+    let mut mixed = keys.clone();
+    mixed[36..70].copy_from_slice(&other.reader_key().to_bytes()[..]);
+    let mut noncanonical = keys.clone();
+    noncanonical[4..36].fill(0xff);
+    let mut zero = keys.clone();
+    zero[38..70].fill(0);
+    let mut wrong_owner = owner.clone();
+    wrong_owner[2] ^= 1;
+    let keys_what = "InvalidEncoding { what: \"principal keys\" }";
+    let cases = vec![
+        ("principal-keys-valid", "principal-keys", keys.clone(), "ok"),
+        (
+            "principal-keys-mixed-halves",
+            "principal-keys",
+            mixed,
+            "InvalidEncoding { what: \"principal keys (the keys do not match the stored fingerprint)\" }",
+        ),
+        (
+            "principal-keys-noncanonical-scalar",
+            "principal-keys",
+            noncanonical,
+            "NonCanonicalScalar { what: \"signing key\" }",
+        ),
+        (
+            "principal-keys-zero-scalar",
+            "principal-keys",
+            zero,
+            "ZeroScalar { what: \"reader secret key\" }",
+        ),
+        (
+            "principal-keys-truncated",
+            "principal-keys",
+            keys[..keys.len() - 1].to_vec(),
+            keys_what,
+        ),
+        (
+            "principal-keys-trailing-byte",
+            "principal-keys",
+            [&keys[..], &[0]].concat(),
+            keys_what,
+        ),
+        ("owner-valid", "owner", owner.clone(), "ok"),
+        (
+            "owner-other-master-secret",
+            "owner",
+            wrong_owner,
+            "InvalidEncoding { what: \"owner (the keys do not match the stored fingerprint)\" }",
+        ),
+        (
+            "master-secret-raw-bytes",
+            "master-secret",
+            vec![0x42; 32],
+            "UnknownTag { what: \"master secret\", tag: 66 }",
+        ),
+        (
+            "master-secret-valid",
+            "master-secret",
+            unhex(&outputs["master_secret"]),
+            "ok",
+        ),
+    ];
+    v.extend(decode_vectors(cases));
+    v
+}
+
 fn decode_vectors(cases: Vec<(&str, &str, Vec<u8>, &str)>) -> Vec<(String, Vector)> {
     cases
         .into_iter()
@@ -1118,6 +1226,9 @@ fn decode(ty: &str, input: &[u8]) -> Result<(), sesphr::Error> {
             .map(drop),
         "response" => Response::from_bytes(input).map(drop),
         "receipt" => Receipt::from_bytes(input).map(drop),
+        "principal-keys" => PrincipalKeys::from_bytes(input).map(drop),
+        "owner" => Owner::from_bytes(input).map(drop),
+        "master-secret" => MasterSecret::from_bytes(input).map(drop),
         other => panic!("unknown vector type {other}"),
     }
 }
@@ -1137,6 +1248,11 @@ fn check(name: &str, text: &str) {
         }
         "owner" => {
             for (k, v) in owner_outputs(&f) {
+                assert_eq!(f.get(&k), Some(&v), "{name}: field {k}");
+            }
+        }
+        "secrets" => {
+            for (k, v) in secret_outputs(&f) {
                 assert_eq!(f.get(&k), Some(&v), "{name}: field {k}");
             }
         }
@@ -1178,6 +1294,7 @@ fn vectors_match() {
         .chain(negative_vectors())
         .chain(srs_vectors())
         .chain(srs_negative_vectors())
+        .chain(secret_vectors())
         .collect();
     if std::env::var_os("SESPHR_WRITE_VECTORS").is_some() {
         std::fs::create_dir_all(dir()).unwrap();

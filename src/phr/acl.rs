@@ -1,4 +1,4 @@
-//! The owner-signed access-control list of one record (SPEC §4).
+//! The owner-signed access-control list of one record ([SPEC §4](crate::notes::spec)).
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -62,7 +62,7 @@ pub struct ReaderGrant {
 pub struct SectionPolicy {
     pub(crate) epoch: Epoch,
     /// The epoch of the section's latest creation: no grant reaches an epoch before it, so
-    /// a removed and re-added section never hands out its predecessor's keys (SPEC §7).
+    /// a removed and re-added section never hands out its predecessor's keys ([SPEC §7](crate::notes::spec)).
     pub(crate) first: Epoch,
     pub(crate) key: SectionPublicKey,
     pub(crate) readers: BTreeMap<Fingerprint, ReaderGrant>,
@@ -455,6 +455,12 @@ impl core::ops::Deref for VerifiedAcl {
 
 /// Keeps the newest ACL version seen for one record and refuses older, expired, unsigned or
 /// foreign ACLs (rollback protection for writers, readers and the SRS).
+///
+/// Its only state is the newest version seen ([`AclVerifier::highest`]): save it, and after a
+/// restart build the verifier with [`AclVerifier::resume`]. A verifier built with
+/// [`AclVerifier::new`] after a restart accepts any older signed ACL — the rollback it exists
+/// to stop. [`crate::phr::AclHistory`] keeps the versions themselves too (what readers and the
+/// owner need to open entries) and encodes to bytes.
 #[derive(Clone, Debug)]
 pub struct AclVerifier {
     record: RecordId,
@@ -472,7 +478,17 @@ impl AclVerifier {
         }
     }
 
-    /// The newest version accepted so far.
+    /// A verifier that has already seen `highest` (saved from [`AclVerifier::highest`]
+    /// before a restart): it refuses every older version.
+    pub fn resume(record: RecordId, owner: VerifyingKey, highest: AclVersion) -> Self {
+        Self {
+            record,
+            owner,
+            highest: Some(highest),
+        }
+    }
+
+    /// The newest version accepted so far (what to save for [`AclVerifier::resume`]).
     pub fn highest(&self) -> Option<AclVersion> {
         self.highest
     }

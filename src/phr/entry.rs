@@ -1,4 +1,4 @@
-//! Entries (SPEC §3): body header, replaceable key block, STREAM body, writer signature;
+//! Entries ([SPEC §3](crate::notes::spec)): body header, replaceable key block, STREAM body, writer signature;
 //! sealing by writers, opening by the owner and by readers, re-wrap and re-seal.
 
 use alloc::vec::Vec;

@@ -1,4 +1,4 @@
-//! What a signed ACL commits to besides its policy (SPEC §7): the hash of the previous
+//! What a signed ACL commits to besides its policy ([SPEC §7](crate::notes::spec)): the hash of the previous
 //! version, and the complete set of re-encryption keys the SRS must hold for the record, as
 //! an RFC 6962 Merkle root over the canonical (key id, key value) list.
 //!

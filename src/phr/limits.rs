@@ -1,4 +1,4 @@
-//! The SRS's configurable limits (SPEC §7): what one record and one update may hold, so no
+//! The SRS's configurable limits ([SPEC §7](crate::notes::spec)): what one record and one update may hold, so no
 //! signed input makes the SRS allocate or loop beyond what its operator allowed.
 
 /// Limits the SRS enforces on every ACL update, with a typed refusal

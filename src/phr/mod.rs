@@ -1,9 +1,10 @@
-//! The personal-health-record model (SPEC §1, §4) on top of [`crate::pre`], [`crate::dem`]
+//! The personal-health-record model ([SPEC §1](crate::notes::spec), §4) on top of [`crate::pre`], [`crate::dem`]
 //! and [`crate::sign`]: owners, section keys per epoch, the owner-signed ACL and the key
 //! material it implies, entries, access requests, and the SRS.
 
 mod acl;
 mod entry;
+mod history;
 mod ids;
 pub(crate) mod keyset;
 mod limits;
@@ -22,6 +23,7 @@ pub use entry::{
     UnverifiedEntryReader,
 };
 pub use entry::{BodyHeader, EntryOpener, EntrySealer, KeyBlock, SealedEntry, Unverified};
+pub use history::AclHistory;
 pub use ids::{
     AclVersion, EntryId, Epoch, PrincipalId, RecordId, RequestId, SectionId, SectionName, Timestamp,
 };

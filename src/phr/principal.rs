@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use rand_core::{CryptoRng, RngCore};
+use zeroize::Zeroizing;
 
 use crate::encoding::{self, Reader, Tag};
 use crate::pre::{ReaderPublicKey, ReaderSecretKey};
@@ -178,6 +179,9 @@ impl fmt::Debug for KeyBundle {
 crate::macros::serde_via_bytes!(KeyBundle, "key bundle");
 
 /// A principal's secret keys: signing and reading. Each is wiped on drop.
+///
+/// One encoding ([`PrincipalKeys::to_bytes`], [`PrincipalKeys::SIZE`] bytes); no `serde`
+/// unless asked for through [`crate::secret::ExposeSecret`].
 #[derive(Clone)]
 pub struct PrincipalKeys {
     signing: SigningKey,
@@ -196,6 +200,44 @@ impl PrincipalKeys {
     /// Keys from their parts.
     pub fn from_parts(signing: SigningKey, reader: ReaderSecretKey) -> Self {
         Self { signing, reader }
+    }
+
+    /// Size of the encoding ([`PrincipalKeys::to_bytes`]): tag, version, the signing key's
+    /// encoding, the reader key's encoding, the bundle fingerprint.
+    pub const SIZE: usize = 2 + SigningKey::SIZE + ReaderSecretKey::SIZE + 32;
+
+    /// The secret encoding, wiped when dropped: tag `0x30` ‖ format version ‖
+    /// [`SigningKey::to_bytes`] ‖ [`ReaderSecretKey::to_bytes`] ‖ the fingerprint of the
+    /// public bundle (a check value: [`PrincipalKeys::from_bytes`] recomputes it, so halves of
+    /// two different principals, or a corrupted scalar, are refused).
+    pub fn to_bytes(&self) -> Zeroizing<[u8; Self::SIZE]> {
+        let signing = self.signing.to_bytes();
+        let reader = self.reader.to_bytes();
+        encoding::secret_envelope_parts(
+            Tag::PrincipalKeys,
+            &[
+                &signing[..],
+                &reader[..],
+                self.bundle().fingerprint().as_bytes(),
+            ],
+        )
+    }
+
+    /// Decodes [`PrincipalKeys::to_bytes`]: length, tag, version, both scalars canonical and
+    /// non-zero, and the public bundle they give matching the stored fingerprint.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::envelope(bytes, Tag::PrincipalKeys, "principal keys")?;
+        let signing = SigningKey::from_bytes(r.take(SigningKey::SIZE)?)?;
+        let reader = ReaderSecretKey::from_bytes(r.take(ReaderSecretKey::SIZE)?)?;
+        let fingerprint = r.array::<32>()?;
+        r.finish()?;
+        let keys = Self { signing, reader };
+        if keys.bundle().fingerprint().as_bytes() != &fingerprint {
+            return Err(Error::InvalidEncoding {
+                what: "principal keys (the keys do not match the stored fingerprint)",
+            });
+        }
+        Ok(keys)
     }
 
     /// The public bundle to register and to be named by.

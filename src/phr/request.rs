@@ -1,5 +1,5 @@
 //! Access requests: a principal asks for a right on sections; the owner approves or rejects;
-//! the requester can withdraw; closed requests can be deleted (SPEC §4).
+//! the requester can withdraw; closed requests can be deleted ([SPEC §4](crate::notes::spec)).
 
 use alloc::vec::Vec;
 use core::fmt;

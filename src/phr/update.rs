@@ -1,4 +1,4 @@
-//! Typed ACL changes and the key material they imply (ACL-driven key derivation, SPEC §4).
+//! Typed ACL changes and the key material they imply (ACL-driven key derivation, [SPEC §4](crate::notes::spec)).
 
 use alloc::vec::Vec;
 

@@ -1,5 +1,5 @@
 //! The pairing-based proxy re-encryption core: AFGH second-level ciphertexts on BLS12-381,
-//! used as a KEM (SPEC §2). This layer knows nothing of health records.
+//! used as a KEM ([SPEC §2](crate::notes::spec)). This layer knows nothing of health records.
 //!
 //! | who | holds | does |
 //! |---|---|---|

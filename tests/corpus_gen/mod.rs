@@ -388,6 +388,22 @@ fn decode_keys() -> Dir {
         .to_bytes()
         .to_vec();
     d.valid_and_near("master-secret", &master, &[2, 33]);
+    // Principal keys: flips in each scalar and in the fingerprint; halves of two principals.
+    let keys = doctor.to_bytes().to_vec();
+    d.valid_and_near("principal-keys", &keys, &[2, 5, 40, 71, 101]);
+    let hospital = w.keys[HOSPITAL].to_bytes();
+    d.add(
+        "mixed-halves-principal-keys",
+        splice(&keys, 36, &hospital[36..70]),
+    );
+    for (bad, scalar) in bad_scalars() {
+        d.add(
+            &format!("{bad}-signing-principal-keys"),
+            splice(&keys, 4, &scalar),
+        );
+    }
+    let owner_bytes = owner.to_bytes().to_vec();
+    d.valid_and_near("owner", &owner_bytes, &[2, 20, 34, 65]);
     d
 }
 
@@ -559,6 +575,17 @@ fn decode_acl() -> Dir {
     let w = world();
     let mut d = Dir::new();
     let owner = w.owner();
+    // An ACL history holding the fixture's two versions: flips in the owner key, capacity,
+    // count and the ACLs; a claimed count far beyond the input.
+    let mut history = sesphr::phr::AclHistory::new(w.records[0], owner.verifying_key());
+    history.accept(w.update.acl(), T0).expect("v1");
+    history.accept(w.update2.acl(), T0).expect("v2");
+    let history = history.to_bytes().expect("history");
+    d.valid_and_near("acl-history", &history, &[2, 20, 69, 71, 74, 80, 400]);
+    d.add(
+        "huge-count-acl-history",
+        splice(&history, 70, &u32::MAX.to_be_bytes()),
+    );
     let acl1 = w.update.acl().acl_unverified().to_bytes().expect("acl");
     let acl2 = w.update2.acl().acl_unverified().to_bytes().expect("acl");
     // Flips in the previous-version hash and the key-set root (both decode), the key-set size
