@@ -39,8 +39,8 @@
 //!
 //! # fn main() -> Result<(), sesphr::Error> {
 //! let mut rng = OsRng;
-//! let now = Timestamp(1_700_000_000);
-//! let until = Timestamp(1_800_000_000);
+//! let now = Timestamp::new(1_700_000_000);
+//! let until = Timestamp::new(1_800_000_000);
 //!
 //! // The SRS: a store (here in memory), its own signing key, a deployment name.
 //! let mut srs = Srs::new(MemoryStore::new(), SigningKey::random(&mut rng), "demo", SrsConfig::default());

@@ -179,13 +179,44 @@ impl InclusionProof {
         let index = r.u64()?;
         let n = usize::from(r.u8()?);
         if n > MAX_PATH {
-            return Err(Error::InvalidEncoding { what: r.what() });
+            return Err(r.invalid());
         }
         let mut path = Vec::with_capacity(n);
         for _ in 0..n {
             path.push(r.array()?);
         }
         Ok(Self { index, path })
+    }
+}
+
+/// serde: `{ "index": n, "path": [hex, …] }`; decoding bounds the path like
+/// [`InclusionProof::new`].
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename = "InclusionProof", deny_unknown_fields)]
+struct ProofRepr {
+    index: u64,
+    #[serde(with = "crate::serde_bytes::hex_list")]
+    path: Vec<Hash>,
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for InclusionProof {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ProofRepr {
+            index: self.index,
+            path: self.path.clone(),
+        }
+        .serialize(s)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for InclusionProof {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let r = ProofRepr::deserialize(d)?;
+        Self::new(r.index, r.path)
+            .map_err(|e| serde::de::Error::custom(alloc::format!("inclusion proof: {e}")))
     }
 }
 

@@ -52,6 +52,19 @@ impl Purpose {
     }
 }
 
+crate::macros::serde_via_name!(
+    Purpose,
+    "signature purpose",
+    &[
+        Purpose::Acl,
+        Purpose::Entry,
+        Purpose::Rewrap,
+        Purpose::Pop,
+        Purpose::Op,
+        Purpose::Receipt
+    ]
+);
+
 /// `tag ‖ lp(fields…)`: the exact bytes a signature covers.
 fn message(purpose: Purpose, fields: &[&[u8]]) -> Result<Vec<u8>, Error> {
     let mut m = Vec::new();

@@ -99,7 +99,7 @@ fn produced() -> Vec<Error> {
     rc[50..].fill(0);
     out.push(ReCapsule::from_bytes(&rc).unwrap_err()); // InvalidGtElement
     let dk = DataKey::random(&mut rng);
-    out.push(open_body(&dk, &NoncePrefix([0; 7]), b"", &[0; 40]).unwrap_err()); // DecryptionFailed
+    out.push(open_body(&dk, &NoncePrefix::new([0; 7]), b"", &[0; 40]).unwrap_err()); // DecryptionFailed
     let sk = SigningKey::random(&mut rng);
     let sig = sk.sign(Purpose::Acl, &[b"a"], &mut rng).unwrap();
     out.push(
@@ -113,7 +113,7 @@ fn produced() -> Vec<Error> {
     ); // TooLong
     out.push(SectionName::new("Bad Name").unwrap_err()); // InvalidName
     out.push(
-        BodySealer::new(&dk, &NoncePrefix([0; 7]), b"")
+        BodySealer::new(&dk, &NoncePrefix::new([0; 7]), b"")
             .seal_segment(b"short")
             .unwrap_err(),
     ); // StreamMisuse
@@ -141,7 +141,7 @@ fn produced() -> Vec<Error> {
     out.push(w.srs.execute(&dup, w.now, &mut w.rng).unwrap_err()); // AlreadyExists
     let owner = Owner::from_master(MasterSecret::from_raw([1; 32])).unwrap();
     let s = SectionId::new([1; 16]);
-    let until = Timestamp(w.now.0 + 10);
+    let until = Timestamp::new(w.now.get() + 10);
     let u = owner
         .create_record(
             RecordId::new([1; 16]),
@@ -151,7 +151,10 @@ fn produced() -> Vec<Error> {
         )
         .unwrap();
     let mut v = sesphr::phr::AclVerifier::new(RecordId::new([1; 16]), owner.verifying_key());
-    out.push(v.accept(u.acl(), Timestamp(until.0 + 1)).unwrap_err()); // AclRejected
+    out.push(
+        v.accept(u.acl(), Timestamp::new(until.get() + 1))
+            .unwrap_err(),
+    ); // AclRejected
     out.push(
         owner
             .create_record(
@@ -184,7 +187,11 @@ fn produced() -> Vec<Error> {
             .unwrap_err(),
     ); // IllegalTransition
     let request = w.srs.request(req).unwrap().unwrap();
-    out.push(request.check_time(Timestamp(w.now.0 - 1)).unwrap_err()); // ClockWentBackwards
+    out.push(
+        request
+            .check_time(Timestamp::new(w.now.get() - 1))
+            .unwrap_err(),
+    ); // ClockWentBackwards
     let acl = u.acl().verify(&owner.verifying_key()).unwrap();
     let next = owner
         .update(

@@ -17,7 +17,7 @@ use sesphr::srs::{
 };
 use sesphr::Error;
 
-const UNTIL: Timestamp = Timestamp(10_000_000);
+const UNTIL: Timestamp = Timestamp::new(10_000_000);
 
 /// A world with a patient's record: a section the hospital writes and doctor 0 reads.
 struct Record {
@@ -81,7 +81,7 @@ impl Record {
     }
 
     fn named(&self, e: &SealedEntry) -> VerifiedAcl {
-        self.acls[e.header().acl_version().0 as usize - 1]
+        self.acls[e.header().acl_version().get() as usize - 1]
             .verify(&self.owner.verifying_key())
             .unwrap()
     }
@@ -213,13 +213,13 @@ fn every_operation_is_refused_unsigned_foreign_replayed_or_out_of_time() {
         r.w.refuses_signed(refused(Refusal::WrongSrs), &foreign);
         // Stamped too far in the past or the future.
         let window = r.w.srs.config().window;
-        for t in [r.w.now.0 - window - 1, r.w.now.0 + window + 1] {
+        for t in [r.w.now.get() - window - 1, r.w.now.get() + window + 1] {
             let stale = SignedOperation::sign(
                 &who.keys,
                 r.w.srs.id(),
                 who.id,
                 op.clone(),
-                Timestamp(t),
+                Timestamp::new(t),
                 &mut r.w.rng,
             )
             .unwrap();
@@ -258,7 +258,7 @@ fn a_nonce_reused_for_another_operation_is_a_replay() {
     .unwrap();
     r.w.refuses_signed(refused(Refusal::Replayed), &other);
     // After the window, the replay row may be forgotten; the operation is out of time.
-    let later = Timestamp(r.w.now.0 + 10_000);
+    let later = Timestamp::new(r.w.now.get() + 10_000);
     assert!(r.w.srs.expire_replays(later, 1000).unwrap() >= 1);
     let before = r.w.rows();
     assert_eq!(
@@ -461,7 +461,7 @@ fn key_row(id: &ReKeyId) -> Vec<u8> {
     let mut k = vec![0x05];
     k.extend_from_slice(id.record.as_bytes());
     k.extend_from_slice(id.section.as_bytes());
-    k.extend_from_slice(&id.epoch.0.to_be_bytes());
+    k.extend_from_slice(&id.epoch.get().to_be_bytes());
     k.extend_from_slice(id.reader.as_bytes());
     k
 }
@@ -978,7 +978,7 @@ fn authentication_comes_before_decoding_and_large_updates_sign() {
         .map(|b| Change::GrantRead {
             section: s,
             reader: *b,
-            history: History::FromEpoch(sesphr::phr::Epoch(1)),
+            history: History::FromEpoch(sesphr::phr::Epoch::new(1)),
         })
         .collect();
     r.update(&grants);

@@ -128,7 +128,7 @@ fn kat_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
         ("rekey".into(), hex(&rk.to_bytes())),
         ("recapsule".into(), hex(&rc.to_bytes())),
         ("data_key_wrapped".into(), hex(&wrapped.to_bytes())),
-        ("nonce_prefix".into(), hex(&prefix.0)),
+        ("nonce_prefix".into(), hex(&prefix.to_bytes())),
         ("body_len".into(), body.len().to_string()),
         ("body_sha256".into(), sha(&body)),
         ("body_head".into(), hex(&body[..body.len().min(64)])),
@@ -161,7 +161,7 @@ fn owner_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
         ("section_id".into(), hex(section.as_bytes())),
     ];
     for e in 0..3 {
-        let k = owner.section_key(record, section, Epoch(e)).unwrap();
+        let k = owner.section_key(record, section, Epoch::new(e)).unwrap();
         out.push((
             format!("section_key_epoch_{e}"),
             hex(&k.public_key().to_bytes()),
@@ -184,7 +184,7 @@ fn acl_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
     let mut rng = ChaCha20Rng::from_seed(rng_seed);
     let record = owner.record_id("main").unwrap();
     let section = owner.section_id(&SectionName::new("medical").unwrap());
-    let until = Timestamp(1_900_000_000);
+    let until = Timestamp::new(1_900_000_000);
     let v1 = owner
         .create_record(
             record,
@@ -253,7 +253,7 @@ fn outcome<T>(r: Result<T, sesphr::Error>, ok: impl FnOnce(T) -> String) -> Stri
 fn signed_op_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
     let keys = seeded_keys(&seed32(inputs, "principal_seed"));
     let principal = PrincipalId::new(unhex(&inputs["principal_id"]).try_into().unwrap());
-    let time = Timestamp(inputs["time"].parse().unwrap());
+    let time = Timestamp::new(inputs["time"].parse().unwrap());
     let mut srs = seeded_srs(inputs);
     let client = Client::new(&keys, principal, srs.id());
     let op = match inputs["operation"].as_str() {
@@ -320,7 +320,7 @@ impl RoleName for Role {
 /// never accepted (the re-encryption response: one item served, one refused). The reader
 /// opens the entry with the response and the receipt. One ChaCha20 RNG drives everything.
 fn srs_flow_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
-    let time = Timestamp(inputs["time"].parse().unwrap());
+    let time = Timestamp::new(inputs["time"].parse().unwrap());
     let mut rng = ChaCha20Rng::from_seed(seed32(inputs, "rng_seed"));
     let mut srs = seeded_srs(inputs);
     let owner = Owner::from_master(MasterSecret::from_raw(seed32(inputs, "master"))).unwrap();
@@ -361,7 +361,7 @@ fn srs_flow_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> 
     let update = owner
         .create_record(
             record,
-            Timestamp(time.0 + 86_400),
+            Timestamp::new(time.get() + 86_400),
             &[
                 Change::AddSection { section },
                 Change::GrantWrite {
@@ -886,7 +886,7 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
                 record: RecordId::new([0x0d; 16]),
                 entries: vec![EntryId::new([0; 16])],
             },
-            Timestamp(1_700_000_000),
+            Timestamp::new(1_700_000_000),
             &mut ChaCha20Rng::from_seed([0x24; 32]),
         )
         .unwrap()

@@ -4,7 +4,7 @@
 
 mod acl;
 mod entry;
-mod ids;
+pub(crate) mod ids;
 pub(crate) mod keyset;
 mod limits;
 mod owner;
@@ -12,6 +12,7 @@ mod principal;
 mod request;
 pub(crate) mod succession;
 mod update;
+pub(crate) mod view;
 
 pub use acl::{
     Acl, AclProblem, AclVerifier, History, ReaderGrant, SectionPolicy, SignedAcl, VerifiedAcl,
@@ -27,3 +28,6 @@ pub use principal::{Fingerprint, KeyBundle, PrincipalKeys, Role};
 pub(crate) use request::{decode_right, encode_right};
 pub use request::{AccessRequest, RequestAction, RequestState, Right};
 pub use update::{AclUpdate, Change, ReKeyGrant, ReKeyId};
+pub use view::{
+    AclView, EntryView, HeaderView, KeyBlockView, ReaderView, RetiredView, SectionView,
+};

@@ -233,7 +233,7 @@ impl Owner {
         rng: &mut R,
     ) -> Result<AclUpdate, Error> {
         if current.owner.signing_key() != &self.verifying_key() {
-            return Err(Error::AclRejected(AclProblem::WrongOwner));
+            return Err(Error::acl_rejected(current, AclProblem::WrongOwner));
         }
         let mut next = current.clone();
         next.version = AclVersion(current.version.0.checked_add(1).ok_or(Error::TooLong {

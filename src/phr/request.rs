@@ -17,6 +17,61 @@ pub enum Right {
     Write,
 }
 
+/// serde: `"write"`, `"read"` (the ACL's default history), or `{"read": history}` with a
+/// [`History`] (`"none"`, `"all"` or a first epoch).
+#[cfg(feature = "serde")]
+impl serde::Serialize for Right {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Right::Write => s.serialize_str("write"),
+            Right::Read(None) => s.serialize_str("read"),
+            Right::Read(Some(h)) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("read", h)?;
+                m.end()
+            }
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Right {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Right;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("right: \"write\", \"read\" or {\"read\": history}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Right, E> {
+                match v {
+                    "write" => Ok(Right::Write),
+                    "read" => Ok(Right::Read(None)),
+                    _ => Err(E::custom(alloc::format!("right: unknown name {v:?}"))),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Right, A::Error> {
+                use serde::de::Error as _;
+                let key: alloc::string::String = m
+                    .next_key()?
+                    .ok_or_else(|| A::Error::custom("right: empty map"))?;
+                if key != "read" {
+                    return Err(A::Error::custom(alloc::format!(
+                        "right: unknown key {key:?}"
+                    )));
+                }
+                let h: History = m.next_value()?;
+                if m.next_key::<alloc::string::String>()?.is_some() {
+                    return Err(A::Error::custom("right: more than one key"));
+                }
+                Ok(Right::Read(Some(h)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// Where a request stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RequestState {
@@ -52,11 +107,7 @@ impl RequestState {
             2 => RequestState::Rejected,
             3 => RequestState::Withdrawn,
             4 => RequestState::ApprovedNarrower,
-            _ => {
-                return Err(Error::InvalidEncoding {
-                    what: "request state",
-                })
-            }
+            _ => return Err(Error::invalid("request state")),
         })
     }
 
@@ -77,6 +128,18 @@ impl fmt::Display for RequestState {
         })
     }
 }
+
+crate::macros::serde_via_name!(
+    RequestState,
+    "request state",
+    &[
+        RequestState::Pending,
+        RequestState::Approved,
+        RequestState::ApprovedNarrower,
+        RequestState::Rejected,
+        RequestState::Withdrawn
+    ]
+);
 
 /// Something done to a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -101,6 +164,17 @@ impl fmt::Display for RequestAction {
         })
     }
 }
+
+crate::macros::serde_via_name!(
+    RequestAction,
+    "request action",
+    &[
+        RequestAction::Approve,
+        RequestAction::Reject,
+        RequestAction::Withdraw,
+        RequestAction::Delete
+    ]
+);
 
 /// An access request with its state history.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,7 +206,7 @@ pub(crate) fn decode_right(r: &mut Reader<'_>) -> Result<Right, Error> {
         0 if r.array::<5>()? == [0; 5] => Right::Write,
         1 if r.array::<5>()? == [0; 5] => Right::Read(None),
         2 => Right::Read(Some(History::decode(r)?)),
-        _ => return Err(Error::InvalidEncoding { what: "right" }),
+        _ => return Err(r.invalid()),
     })
 }
 
@@ -272,19 +346,19 @@ impl AccessRequest {
                 version,
             });
         }
-        let id = RequestId::new(r.array()?);
-        let record = RecordId::new(r.array()?);
-        let requester = PrincipalId::new(r.array()?);
-        let right = decode_right(r)?;
+        let id = RequestId::new(r.at("request id").array()?);
+        let record = RecordId::new(r.at("record").array()?);
+        let requester = PrincipalId::new(r.at("requester").array()?);
+        let right = decode_right(r.at("right"))?;
         let mut lists = [Vec::new(), Vec::new()];
-        for list in &mut lists {
-            for _ in 0..r.count(16)? {
+        for (list, field) in lists.iter_mut().zip(["sections asked", "sections granted"]) {
+            for _ in 0..r.at(field).count(16)? {
                 list.push(SectionId::new(r.array()?));
             }
         }
         let [sections, granted] = lists;
         let mut history = Vec::new();
-        for _ in 0..r.count(9)? {
+        for _ in 0..r.at("history").count(9)? {
             history.push((RequestState::from_byte(r.u8()?)?, Timestamp(r.u64()?)));
         }
         let req = Self {
@@ -305,6 +379,7 @@ impl AccessRequest {
     fn check(&self) -> Result<(), Error> {
         let bad = Err(Error::InvalidEncoding {
             what: "access request",
+            field: Some("states, sections or grants (not a reachable request)"),
         });
         let states: Vec<RequestState> = self.history.iter().map(|(s, _)| *s).collect();
         let shape_ok = match states.as_slice() {
@@ -340,3 +415,5 @@ impl AccessRequest {
         Ok(req)
     }
 }
+
+crate::macros::serde_via_bytes!(fallible AccessRequest, "access request");

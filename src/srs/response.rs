@@ -13,6 +13,8 @@ use crate::Error;
 /// One re-encrypted entry: the key block the SRS holds (possibly re-wrapped since the entry
 /// was written) and the re-encrypted capsule of that key block.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Reencrypted {
     /// The entry.
     pub entry: EntryId,
@@ -122,7 +124,7 @@ impl Response {
             5 => {
                 let n = r.count(2)?;
                 if n > crate::srs::MAX_BATCH {
-                    return Err(Error::InvalidEncoding { what });
+                    return Err(Error::invalid(what));
                 }
                 let mut items = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -145,12 +147,12 @@ impl Response {
                             })
                         }
                         1 => Err(Refusal::from_byte(r.u8()?)?),
-                        _ => return Err(Error::InvalidEncoding { what }),
+                        _ => return Err(Error::invalid(what)),
                     });
                 }
                 Response::Reencrypted(items)
             }
-            _ => return Err(Error::InvalidEncoding { what }),
+            _ => return Err(Error::invalid(what)),
         };
         r.finish()?;
         Ok(out)

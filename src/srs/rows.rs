@@ -162,6 +162,8 @@ fn reader<'a>(bytes: &'a [u8], kind: Kind, what: &'static str) -> Result<Reader<
 
 /// A registered principal.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Registration {
     /// Its role.
     pub role: Role,
