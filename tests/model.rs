@@ -150,6 +150,20 @@ fn register(p: usize) -> Operation {
     }
 }
 
+fn refused_in(
+    r: Refusal,
+    section: SectionId,
+    epoch: Option<Epoch>,
+    principal: Option<Fingerprint>,
+) -> Error {
+    Error::NotAuthorized {
+        refusal: r,
+        section: Some(section),
+        epoch,
+        principal,
+    }
+}
+
 fn refused(r: Refusal) -> Error {
     Error::NotAuthorized {
         refusal: r,
@@ -461,10 +475,21 @@ impl World {
         let plaintext = format!("entry {n} by hospital {h} in section {s}").into_bytes();
         let r = c.people[h].seal_entry(&acl, section, &plaintext, now, &mut self.rng);
         let Some(policy) = acl.section(&section) else {
-            return assert_eq!(r.unwrap_err(), refused(Refusal::UnknownSection));
+            return assert_eq!(
+                r.unwrap_err(),
+                refused_in(Refusal::UnknownSection, section, None, None)
+            );
         };
         if acl.writer(&section, &fp).is_none() {
-            return assert_eq!(r.unwrap_err(), refused(Refusal::NoWriteRight));
+            return assert_eq!(
+                r.unwrap_err(),
+                refused_in(
+                    Refusal::NoWriteRight,
+                    section,
+                    Some(policy.epoch()),
+                    Some(fp)
+                )
+            );
         }
         let (entry, epoch) = (r.unwrap(), policy.epoch().get());
         let op = self.sign(self.person(h), entry.submission(), now);
@@ -728,7 +753,16 @@ impl World {
                 let r = c.owners[0].rewrap(&self.entries[e].entry, &acl, &mut self.rng);
                 let s = self.entries[e].section;
                 if !self.model.sections[s].live {
-                    return assert_eq!(r.unwrap_err(), refused(Refusal::UnknownSection));
+                    let entry = &self.entries[e].entry;
+                    return assert_eq!(
+                        r.unwrap_err(),
+                        refused_in(
+                            Refusal::UnknownSection,
+                            entry.header().section(),
+                            Some(entry.key_block().epoch()),
+                            None
+                        )
+                    );
                 }
                 let (key_block, record) = (r.unwrap(), self.record());
                 let entry = self.entries[e].entry.header().entry();

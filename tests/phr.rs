@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::world::{refused, Actor, World, NOW};
+use common::world::{refused, refused_in, Actor, World, NOW};
 use sesphr::phr::{
     AccessRequest, Acl, AclProblem, AclUpdate, AclVerifier, BodyHeader, Change, EntrySealer, Epoch,
     History, KeyBlock, KeyBundle, MasterSecret, Owner, PrincipalId, PrincipalKeys, ReKeyId,
@@ -416,7 +416,7 @@ fn unknown_section_is_refused_for_readers_and_writers() {
         fx.keys(Who::Hospital)
             .seal_entry(&acl, imaging, b"x", NOW, &mut common::rng(1))
             .unwrap_err(),
-        refused(Refusal::UnknownSection)
+        refused_in(Refusal::UnknownSection, imaging, None, None)
     );
     let key_rows = |fx: &Fx| fx.srv.rows().iter().filter(|r| r.key[0] == KEY_ROW).count();
     assert_eq!(key_rows(&fx), 1);
@@ -429,7 +429,7 @@ fn unknown_section_is_refused_for_readers_and_writers() {
         Refusal::UnknownSection
     );
     fx.refuses(
-        refused(Refusal::UnknownSection),
+        refused_in(Refusal::UnknownSection, fx.medical, None, None),
         Who::Hospital,
         late.submission(),
     );
@@ -1053,7 +1053,12 @@ fn the_write_gate_accepts_only_current_entries_from_listed_writers() {
         .seal_entry(&ahead, med, b"not yet", NOW, &mut common::rng(21))
         .unwrap();
     fx.refuses(
-        refused(Refusal::NoWriteRight),
+        refused_in(
+            Refusal::NoWriteRight,
+            med,
+            None,
+            Some(fx.bundle(Who::Pharmacist).fingerprint()),
+        ),
         Who::Pharmacist,
         pharmacists.submission(),
     );
@@ -1094,7 +1099,12 @@ fn the_write_gate_accepts_only_current_entries_from_listed_writers() {
         writer: fx.bundle(Who::Hospital).fingerprint(),
     }]);
     fx.refuses(
-        refused(Refusal::NoWriteRight),
+        refused_in(
+            Refusal::NoWriteRight,
+            fx.medical,
+            None,
+            Some(fx.bundle(Who::Hospital).fingerprint()),
+        ),
         Who::Hospital,
         fresh.submission(),
     );
@@ -1110,7 +1120,12 @@ fn entries_from_writers_without_the_right_or_with_bad_signatures_are_refused() {
         fx.keys(Who::Pharmacist)
             .seal_entry(&acl, fx.medical, b"x", NOW, &mut common::rng(3))
             .unwrap_err(),
-        refused(Refusal::NoWriteRight)
+        refused_in(
+            Refusal::NoWriteRight,
+            fx.medical,
+            Some(acl.section(&fx.medical).unwrap().epoch()),
+            Some(fx.bundle(Who::Pharmacist).fingerprint())
+        )
     );
     // An entry checked against an ACL version in which its writer has no right.
     let e = fx.write(fx.medical, b"lab");
@@ -1168,7 +1183,12 @@ fn entries_from_writers_without_the_right_or_with_bad_signatures_are_refused() {
     let bad = SealedEntry::from_bytes(&bad_writer).unwrap();
     assert_eq!(
         bad.verify_writer(&v1).unwrap_err(),
-        refused(Refusal::NoWriteRight)
+        refused_in(
+            Refusal::NoWriteRight,
+            bad.header().section(),
+            None,
+            Some(bad.header().writer())
+        )
     );
     assert_eq!(
         fx.owner.open_entry(&bad, &accepted, &v1).unwrap_err(),

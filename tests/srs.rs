@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::world::{refused, Actor, World};
+use common::world::{refused, refused_in, Actor, World};
 use sesphr::phr::{
     Change, History, MasterSecret, Owner, PrincipalId, ReKeyId, RecordId, RequestState, Right,
     Role, SealedEntry, SectionId, SectionName, SignedAcl, Timestamp, VerifiedAcl,
@@ -400,7 +400,11 @@ fn a_revoked_writer_is_refused_at_the_gate_and_its_entries_are_read_by_nobody() 
     // The hospital still holds the old ACL version and seals against it.
     let h = r.hospital.clone();
     let late = r.seal(&h, &old_acl, b"after revocation");
-    r.w.refuses(refused(Refusal::NoWriteRight), &h, late.submission());
+    r.w.refuses(
+        refused_in(Refusal::NoWriteRight, s, None, Some(fp)),
+        &h,
+        late.submission(),
+    );
     // Nobody gets it re-encrypted: the SRS never accepted it.
     let d = r.doctors[0].clone();
     let items =

@@ -712,7 +712,6 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             .to_vec()
     };
     sig_zero_s[50..].fill(0);
-    let acl_what = "InvalidEncoding { what: \"ACL\" }";
     let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
         ("acl-valid", "acl", patched_acl(|_| ()), "ok"),
         (
@@ -725,13 +724,13 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             "acl-first-after-epoch",
             "acl",
             patched_acl(|a| a[ACL_EPOCH_AT + 4..ACL_EPOCH_AT + 8].copy_from_slice(&[0, 0, 0, 9])),
-            acl_what,
+            "InvalidEncoding { what: \"ACL\", field: Some(\"section first epoch\") }",
         ),
         (
             "acl-key-count-mismatch",
             "acl",
             patched_acl(|a| a[ACL_KEYS_SIZE_AT + 7] ^= 1),
-            acl_what,
+            "InvalidEncoding { what: \"ACL\", field: Some(\"key set size (not what the grants imply)\") }",
         ),
         (
             "acl-update-format-1",
@@ -786,19 +785,19 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             "recapsule-noncanonical-coordinate",
             "recapsule",
             bad_gt_coord,
-            "InvalidEncoding { what: \"re-encrypted capsule\" }",
+            "InvalidEncoding { what: \"re-encrypted capsule\", field: Some(\"GT element\") }",
         ),
         (
             "recapsule-truncated",
             "recapsule",
             rc[..rc.len() - 1].to_vec(),
-            "InvalidEncoding { what: \"re-encrypted capsule\" }",
+            "InvalidEncoding { what: \"re-encrypted capsule\", field: None }",
         ),
         (
             "recapsule-trailing-byte",
             "recapsule",
             [&rc[..], &[0]].concat(),
-            "InvalidEncoding { what: \"re-encrypted capsule\" }",
+            "InvalidEncoding { what: \"re-encrypted capsule\", field: Some(\"trailing bytes\") }",
         ),
         (
             "recapsule-unknown-version",
@@ -852,7 +851,7 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             "wrapped-key-short",
             "wrapped-key",
             vec![0x0b, 1, 0, 0],
-            "InvalidEncoding { what: \"wrapped key\" }",
+            "InvalidEncoding { what: \"wrapped key\", field: None }",
         ),
     ];
     decode_vectors(cases)
@@ -925,8 +924,6 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
     let mut receipt_as_response = receipt.clone();
     receipt_as_response[0] = 0x21;
 
-    let op_what = "InvalidEncoding { what: \"signed operation\" }";
-    let response_what = "InvalidEncoding { what: \"response\" }";
     let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
         (
             "signed-operation-valid",
@@ -938,19 +935,19 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
             "signed-operation-unknown-type",
             "signed-operation",
             unknown_type,
-            "InvalidEncoding { what: \"operation type\" }",
+            "InvalidEncoding { what: \"operation type\", field: None }",
         ),
         (
             "signed-operation-type-zero",
             "signed-operation",
             type_zero,
-            "InvalidEncoding { what: \"operation type\" }",
+            "InvalidEncoding { what: \"operation type\", field: None }",
         ),
         (
             "signed-operation-body-trailing-byte",
             "signed-operation",
             login_extra,
-            "InvalidEncoding { what: \"operation\" }",
+            "InvalidEncoding { what: \"operation\", field: Some(\"trailing bytes\") }",
         ),
         (
             "signed-operation-batch-over-max",
@@ -962,19 +959,19 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
             "signed-operation-truncated",
             "signed-operation",
             op[..op.len() - 1].to_vec(),
-            op_what,
+            "InvalidEncoding { what: \"signed operation\", field: None }",
         ),
         (
             "signed-operation-body-truncated",
             "signed-operation",
             op[..BODY_AT + 10].to_vec(),
-            op_what,
+            "InvalidEncoding { what: \"signed operation\", field: None }",
         ),
         (
             "signed-operation-trailing-byte",
             "signed-operation",
             [&op[..], &[0]].concat(),
-            op_what,
+            "InvalidEncoding { what: \"signed operation\", field: Some(\"trailing bytes\") }",
         ),
         (
             "signed-operation-format-2",
@@ -987,13 +984,13 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
             "response-unknown-refusal",
             "response",
             refusals(1, 0xff),
-            "InvalidEncoding { what: \"refusal\" }",
+            "InvalidEncoding { what: \"refusal\", field: None }",
         ),
         (
             "response-refusal-zero",
             "response",
             refusals(1, 0),
-            "InvalidEncoding { what: \"refusal\" }",
+            "InvalidEncoding { what: \"refusal\", field: None }",
         ),
         (
             "response-batch-at-max",
@@ -1005,50 +1002,50 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
             "response-batch-over-max",
             "response",
             refusals(MAX_BATCH as u32 + 1, 1),
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-count-beyond-input",
             "response",
             refusals(2, 1)[..9].to_vec(),
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-unknown-item-tag",
             "response",
             item_tag,
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-unknown-variant",
             "response",
             vec![0x21, 1, 6],
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-truncated",
             "response",
             response[..response.len() - 1].to_vec(),
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-trailing-byte",
             "response",
             [&response[..], &[0]].concat(),
-            response_what,
+            "InvalidEncoding { what: \"response\", field: Some(\"trailing bytes\") }",
         ),
         ("receipt-valid", "receipt", receipt.clone(), "ok"),
         (
             "receipt-truncated",
             "receipt",
             receipt[..receipt.len() - 1].to_vec(),
-            "InvalidEncoding { what: \"receipt\" }",
+            "InvalidEncoding { what: \"receipt\", field: None }",
         ),
         (
             "receipt-trailing-byte",
             "receipt",
             [&receipt[..], &[0]].concat(),
-            "InvalidEncoding { what: \"receipt\" }",
+            "InvalidEncoding { what: \"receipt\", field: Some(\"trailing bytes\") }",
         ),
         (
             "receipt-wrong-tag",

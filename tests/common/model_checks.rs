@@ -152,7 +152,19 @@ impl World {
                 Some(*receipt)
             }
             (Err(reason), Err(e)) => {
-                assert_eq!(e, refused(reason), "writer {h} section {s}");
+                let Error::NotAuthorized {
+                    refusal, section, ..
+                } = e
+                else {
+                    panic!("writer {h} section {s}: {e:?}")
+                };
+                assert_eq!(refusal, reason, "writer {h} section {s}");
+                // The write gate names the section once it has found it in the ACL.
+                if matches!(reason, Refusal::UnknownSection | Refusal::NoWriteRight)
+                    && header.writer() == fingerprint(h)
+                {
+                    assert_eq!(section, Some(header.section()), "writer {h} section {s}");
+                }
                 None
             }
             (exp, got) => panic!("writer {h}: model says {exp:?}, SRS says {got:?}"),

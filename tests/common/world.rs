@@ -44,6 +44,21 @@ pub fn refused(r: Refusal) -> Error {
     }
 }
 
+/// A refusal naming a section and, where known, an epoch and a principal's fingerprint.
+pub fn refused_in(
+    r: Refusal,
+    section: sesphr::phr::SectionId,
+    epoch: Option<sesphr::phr::Epoch>,
+    principal: Option<sesphr::phr::Fingerprint>,
+) -> Error {
+    Error::NotAuthorized {
+        refusal: r,
+        section: Some(section),
+        epoch,
+        principal,
+    }
+}
+
 impl World {
     pub fn new(seed: u8) -> Self {
         let mut rng = super::rng(seed);
