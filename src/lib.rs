@@ -149,6 +149,25 @@ pub mod srs;
 pub use error::{Error, GtCheck};
 pub use rand_core;
 
+/// How every public type of this module is encoded (checked by `tests/encodings.rs`, which
+/// round-trips each type of `ENCODED` through its bytes and serde, and fails on a public type
+/// that is in none of the lists). Add a new public type here.
+#[doc(hidden)]
+pub mod encodings {
+    /// Serialize and Deserialize (through the canonical bytes where the type has them).
+    pub const ENCODED: &[&str] = &[];
+    /// Serialize only, and why there is no Deserialize.
+    pub const SERIALIZE_ONLY: &[(&str, &str)] = &[];
+    /// No encoding, and why.
+    pub const NOT_ENCODED: &[(&str, &str)] = &[
+        (
+            "Error",
+            "an error: its Display is the human form, match on the variant",
+        ),
+        ("GtCheck", "part of an error"),
+    ];
+}
+
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

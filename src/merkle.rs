@@ -220,6 +220,28 @@ impl<'de> serde::Deserialize<'de> for InclusionProof {
     }
 }
 
+/// How every public type of this module is encoded (checked by `tests/encodings.rs`, which
+/// round-trips each type of `ENCODED` through its bytes and serde, and fails on a public type
+/// that is in none of the lists). Add a new public type here.
+#[doc(hidden)]
+pub mod encodings {
+    /// Serialize and Deserialize (through the canonical bytes where the type has them).
+    pub const ENCODED: &[&str] = &["InclusionProof"];
+    /// Serialize only, and why there is no Deserialize.
+    pub const SERIALIZE_ONLY: &[(&str, &str)] = &[];
+    /// No encoding, and why.
+    pub const NOT_ENCODED: &[(&str, &str)] = &[
+        (
+            "Tree",
+            "an in-memory tree built from its leaves: encode the leaves or the proofs",
+        ),
+        (
+            "Hash",
+            "a type alias of [u8; 32]: the values that hold one encode it",
+        ),
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
