@@ -650,4 +650,48 @@ mod round_trip {
         let _ = Timestamp::new(0);
         let _ = StoreError::Conflict;
     }
+
+    /// Decoding errors say what was being decoded and where it failed.
+    #[test]
+    fn serde_errors_name_the_value_and_the_place() {
+        let err = |r: Result<SignedAcl, serde_json::Error>| r.unwrap_err().to_string();
+        let e = err(serde_json::from_str("\"16zz\""));
+        assert!(
+            e.contains("signed ACL: invalid hex digit 'z' at position 2"),
+            "{e}"
+        );
+        let e = err(serde_json::from_str("\"160\""));
+        assert!(
+            e.contains("signed ACL: odd number of hex digits (3)"),
+            "{e}"
+        );
+        let e = err(serde_json::from_str("\"1501\""));
+        assert!(
+            e.contains("signed ACL: unknown type tag 0x15 for signed ACL"),
+            "{e}"
+        );
+        let e = err(serde_json::from_str("\"1602\""));
+        assert!(
+            e.contains("signed ACL: invalid encoding of signed ACL (at ACL)"),
+            "{e}"
+        );
+        let e = serde_json::from_str::<RecordId>("\"abcd\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("record id: invalid encoding of record id"),
+            "{e}"
+        );
+        let e = serde_json::from_str::<Role>("\"surgeon\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("role: unknown name \"surgeon\""), "{e}");
+        let e = serde_json::from_str::<History>("\"some\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("history: unknown name"), "{e}");
+        assert!(serde_json::from_str::<History>("4294967296").is_err());
+        assert!(serde_json::from_str::<Right>("{\"write\": 1}").is_err());
+        assert!(serde_json::from_str::<Limits>("{\"sections_per_record\": 1}").is_err());
+    }
 }

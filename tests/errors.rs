@@ -238,3 +238,187 @@ fn every_error_variant_is_produced_by_a_test() {
         assert!(!e.to_string().is_empty());
     }
 }
+
+/// Errors carry the non-secret context a user needs: the record and version of a refused
+/// ACL (a replay is "already applied", a rollback "older than"), the section, epoch and key
+/// of a refusal, and the field of a failed decode deep in a structure.
+#[test]
+fn errors_name_their_context() {
+    use sesphr::phr::{AclProblem, AclUpdate, AclVersion, KeyBundle, PrincipalKeys};
+    use sesphr::srs::Refusal;
+
+    let mut w = World::new(92);
+    let owner = Owner::from_master(MasterSecret::from_raw([92; 32])).unwrap();
+    let owner_a = w.enrol(Role::Patient, owner.keys().clone());
+    let hospital = w.actor(Role::Hospital);
+    let record = owner.record_id("main").unwrap();
+    let s = owner.section_id(&SectionName::new("medical").unwrap());
+    let until = Timestamp::new(w.now.get() + 100);
+    let doctor = PrincipalKeys::random(&mut w.rng);
+    let v1 = owner
+        .create_record(
+            record,
+            until,
+            &[
+                Change::AddSection { section: s },
+                Change::GrantRead {
+                    section: s,
+                    reader: doctor.bundle(),
+                    history: History::All,
+                },
+            ],
+            &mut w.rng,
+        )
+        .unwrap();
+    w.run(&owner_a, Operation::ApplyUpdate(v1.clone())).unwrap();
+    let acl1 = v1.acl().verify(&owner.verifying_key()).unwrap();
+    let v2 = owner
+        .update(&acl1, until, &[Change::Rotate { section: s }], &mut w.rng)
+        .unwrap();
+    w.run(&owner_a, Operation::ApplyUpdate(v2.clone())).unwrap();
+
+    // The same version again: already applied, not "older than itself".
+    let again = w
+        .run(&owner_a, Operation::ApplyUpdate(v2.clone()))
+        .unwrap_err();
+    assert_eq!(
+        again,
+        Error::AclRejected {
+            record,
+            version: AclVersion::new(2),
+            problem: AclProblem::AlreadySeen,
+        }
+    );
+    let text = again.to_string();
+    assert!(
+        text.contains("version 2") && text.contains(&record.to_string()),
+        "{text}"
+    );
+    assert!(text.contains("already applied"), "{text}");
+    // An older version: a rollback, naming the newest one seen.
+    let older = w
+        .run(&owner_a, Operation::ApplyUpdate(v1.clone()))
+        .unwrap_err();
+    assert_eq!(
+        older,
+        Error::AclRejected {
+            record,
+            version: AclVersion::new(1),
+            problem: AclProblem::Stale {
+                seen: AclVersion::new(2)
+            },
+        }
+    );
+    assert!(
+        older.to_string().contains("version 1 of record")
+            && older.to_string().contains("older than version 2"),
+        "{older}"
+    );
+    // Expired: when, and when it was checked.
+    let mut verifier = sesphr::phr::AclVerifier::new(record, owner.verifying_key());
+    let late = Timestamp::new(until.get() + 5);
+    let expired = verifier.accept(v2.acl(), late).unwrap_err();
+    assert_eq!(
+        expired.to_string(),
+        format!(
+            "ACL version 2 of record {record} rejected: expired at {until} (checked at {late})"
+        )
+    );
+
+    // A writer without the right: the section, the epoch and the writer's key.
+    let acl2 = v2.acl().verify(&owner.verifying_key()).unwrap();
+    let no_write = hospital
+        .keys
+        .seal_entry(&acl2, s, b"x", w.now, &mut w.rng)
+        .unwrap_err();
+    let fp = hospital.keys.bundle().fingerprint();
+    assert_eq!(
+        no_write,
+        Error::NotAuthorized {
+            refusal: Refusal::NoWriteRight,
+            section: Some(s),
+            epoch: Some(sesphr::phr::Epoch::new(1)),
+            principal: Some(fp),
+        }
+    );
+    assert_eq!(
+        no_write.to_string(),
+        format!(
+            "not authorized: no write right on this section (section {s}, epoch 1, key {})",
+            fp.short()
+        )
+    );
+
+    // A decode failure deep in a structure names the innermost value and its field: a
+    // reader's first epoch inside the ACL inside the signed ACL inside an update.
+    let bytes = v1.to_bytes();
+    let acl_bytes = v1.acl().acl_unverified().to_bytes().unwrap();
+    // The reader's from-epoch is the 4 bytes after the reader's key bundle, which is the
+    // only bundle after the section key; set it beyond the section's epoch.
+    let bundle = doctor.bundle().to_bytes();
+    let at = acl_bytes
+        .windows(KeyBundle::SIZE)
+        .position(|w| w == bundle)
+        .unwrap()
+        + KeyBundle::SIZE;
+    let mut bad = acl_bytes.clone();
+    bad[at..at + 4].copy_from_slice(&9u32.to_be_bytes());
+    assert_eq!(
+        sesphr::phr::Acl::from_bytes(&bad).unwrap_err(),
+        Error::InvalidEncoding {
+            what: "ACL",
+            field: Some("reader from-epoch"),
+        }
+    );
+    let mut bad_update = bytes.clone();
+    let acl_at = bytes
+        .windows(acl_bytes.len())
+        .position(|w| w == acl_bytes)
+        .unwrap();
+    bad_update[acl_at + at..acl_at + at + 4].copy_from_slice(&9u32.to_be_bytes());
+    let err = AclUpdate::from_bytes(&bad_update).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid encoding of ACL (at reader from-epoch)"
+    );
+    // Truncation and trailing bytes say so.
+    assert_eq!(
+        sesphr::phr::Acl::from_bytes(&acl_bytes[..40]).unwrap_err(),
+        Error::InvalidEncoding {
+            what: "ACL",
+            field: Some("previous hash"),
+        }
+    );
+    let trailing = [&acl_bytes[..], &[0]].concat();
+    assert_eq!(
+        sesphr::phr::Acl::from_bytes(&trailing)
+            .unwrap_err()
+            .to_string(),
+        "invalid encoding of ACL (at trailing bytes)"
+    );
+    // Ids parsed from text name what they are.
+    assert_eq!(
+        "xyz".parse::<RecordId>().unwrap_err(),
+        Error::InvalidEncoding {
+            what: "record id",
+            field: Some("length (hex digits)"),
+        }
+    );
+    // Authentication stays opaque.
+    assert_eq!(Error::DecryptionFailed.to_string(), "decryption failed");
+}
+
+/// `Timestamp` from the system clock: whole seconds since the Unix epoch, and a time before
+/// it saturates to zero.
+#[test]
+fn timestamps_from_system_time() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let t = UNIX_EPOCH + Duration::from_millis(1_700_000_000_999);
+    assert_eq!(Timestamp::from(t), Timestamp::new(1_700_000_000));
+    assert_eq!(Timestamp::from(UNIX_EPOCH), Timestamp::new(0));
+    let before = UNIX_EPOCH - Duration::from_secs(10);
+    assert_eq!(Timestamp::from(before), Timestamp::new(0));
+    assert_eq!(Timestamp::new(42).to_string(), "42");
+    assert_eq!("42".parse::<Timestamp>().unwrap(), Timestamp::new(42));
+    assert!("-1".parse::<Timestamp>().is_err());
+}
