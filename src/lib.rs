@@ -111,8 +111,11 @@
 //!
 //! - `std` (default): lazily built, shared fixed-base tables for `g1`, `g2` and `e(g1, g2)`.
 //!   Without it the crate is `no_std` + `alloc` and rebuilds the tables per call (slow).
-//! - `serde`: `Serialize`/`Deserialize` for the public values, through their canonical bytes
-//!   (hex in human-readable formats).
+//! - `serde`: `Serialize`/`Deserialize` for every public non-secret value: signed and
+//!   cryptographic values through their canonical bytes (hex in human-readable formats, either
+//!   case read), ids as hex strings, times and versions as numbers, roles and rights as names.
+//!   Verified types serialize only; `SignedAcl::view()` and `SealedEntry::view()` are
+//!   read-only structures for logs. Secrets have no serde.
 //! - `rayon`: body segments sealed and opened in parallel.
 
 #![no_std]
