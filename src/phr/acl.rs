@@ -47,51 +47,6 @@ impl History {
     }
 }
 
-/// serde: `"none"`, `"all"`, or the first epoch as a number (`FromEpoch`).
-#[cfg(feature = "serde")]
-impl serde::Serialize for History {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            History::None => s.serialize_str("none"),
-            History::All => s.serialize_str("all"),
-            History::FromEpoch(e) => s.serialize_u32(e.0),
-        }
-    }
-}
-
-#[cfg(feature = "serde")]
-impl<'de> serde::Deserialize<'de> for History {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = History;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("history: \"none\", \"all\" or a first epoch (a number)")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<History, E> {
-                match v {
-                    "none" => Ok(History::None),
-                    "all" => Ok(History::All),
-                    _ => Err(E::custom(alloc::format!(
-                        "history: unknown name {v:?} (\"none\", \"all\" or an epoch number)"
-                    ))),
-                }
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<History, E> {
-                u32::try_from(v)
-                    .map(|e| History::FromEpoch(Epoch(e)))
-                    .map_err(|_| E::custom(alloc::format!("history: epoch {v} exceeds u32")))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<History, E> {
-                u64::try_from(v)
-                    .map_err(|_| E::custom("history: negative epoch"))
-                    .and_then(|v| self.visit_u64(v))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// A reader's grant on a section: its keys and the first epoch it may read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -512,25 +467,6 @@ impl SignedAcl {
 /// [`AclVerifier::accept`] make one; it has no decoder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedAcl(Acl);
-
-/// Serialized as its ACL (canonical bytes, hex in human-readable formats). There is no
-/// `Deserialize`: a verified ACL is made only by checking a signature, so store the
-/// [`SignedAcl`] and verify it again when loading.
-#[cfg(feature = "serde")]
-impl serde::Serialize for VerifiedAcl {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
-
-/// Serialized as its read-only view ([`crate::phr::SectionView`]); no `Deserialize`: a
-/// section policy is part of an ACL, so decode the ACL.
-#[cfg(feature = "serde")]
-impl serde::Serialize for SectionPolicy {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        crate::phr::view::SectionView::of(self, None).serialize(s)
-    }
-}
 
 impl core::ops::Deref for VerifiedAcl {
     type Target = Acl;

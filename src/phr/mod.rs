@@ -10,6 +10,8 @@ mod limits;
 mod owner;
 mod principal;
 mod request;
+#[cfg(feature = "serde")]
+mod serde_forms;
 pub(crate) mod succession;
 mod update;
 pub(crate) mod view;

@@ -17,61 +17,6 @@ pub enum Right {
     Write,
 }
 
-/// serde: `"write"`, `"read"` (the ACL's default history), or `{"read": history}` with a
-/// [`History`] (`"none"`, `"all"` or a first epoch).
-#[cfg(feature = "serde")]
-impl serde::Serialize for Right {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        match self {
-            Right::Write => s.serialize_str("write"),
-            Right::Read(None) => s.serialize_str("read"),
-            Right::Read(Some(h)) => {
-                let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry("read", h)?;
-                m.end()
-            }
-        }
-    }
-}
-
-#[cfg(feature = "serde")]
-impl<'de> serde::Deserialize<'de> for Right {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Right;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("right: \"write\", \"read\" or {\"read\": history}")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Right, E> {
-                match v {
-                    "write" => Ok(Right::Write),
-                    "read" => Ok(Right::Read(None)),
-                    _ => Err(E::custom(alloc::format!("right: unknown name {v:?}"))),
-                }
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Right, A::Error> {
-                use serde::de::Error as _;
-                let key: alloc::string::String = m
-                    .next_key()?
-                    .ok_or_else(|| A::Error::custom("right: empty map"))?;
-                if key != "read" {
-                    return Err(A::Error::custom(alloc::format!(
-                        "right: unknown key {key:?}"
-                    )));
-                }
-                let h: History = m.next_value()?;
-                if m.next_key::<alloc::string::String>()?.is_some() {
-                    return Err(A::Error::custom("right: more than one key"));
-                }
-                Ok(Right::Read(Some(h)))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// Where a request stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RequestState {
