@@ -103,7 +103,7 @@ impl<'de> serde::Deserialize<'de> for Right {
 
 /// Serialized as its ACL (canonical bytes, hex in human-readable formats). There is no
 /// `Deserialize`: a verified ACL is made only by checking a signature, so store the
-/// [`SignedAcl`] and verify it again when loading.
+/// [`SignedAcl`](crate::phr::SignedAcl) and verify it again when loading.
 impl serde::Serialize for crate::phr::VerifiedAcl {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         (**self).serialize(s)
