@@ -24,8 +24,8 @@ use sesphr::srs::{
     Accepted, Client, MemoryStore, Operation, Response, SignedOperation, Srs, SrsConfig,
 };
 
-const NOW: Timestamp = Timestamp(1_700_000_000);
-const UNTIL: Timestamp = Timestamp(1_800_000_000);
+const NOW: Timestamp = Timestamp::new(1_700_000_000);
+const UNTIL: Timestamp = Timestamp::new(1_800_000_000);
 /// Readers registered and granted on the `medical` section.
 const READERS: usize = 100;
 /// Extra sections, for the grant rows.

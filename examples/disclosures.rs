@@ -87,8 +87,8 @@ fn audit(
 
 fn main() -> Result<(), Error> {
     let mut rng = OsRng;
-    let now = Timestamp(1_764_000_000);
-    let until = Timestamp(now.0 + 365 * 24 * 3600);
+    let now = Timestamp::new(1_764_000_000);
+    let until = Timestamp::new(now.get() + 365 * 24 * 3600);
     let store = Arc::new(MemoryStore::new());
     let srs_key = SigningKey::random(&mut rng);
     let mut srs = Srs::new(
@@ -179,7 +179,7 @@ fn main() -> Result<(), Error> {
     }
 
     // Reads: the doctor both, the pharmacist the prescription, the physio the note.
-    let t = |minutes: u64| Timestamp(now.0 + 60 * minutes);
+    let t = |minutes: u64| Timestamp::new(now.get() + 60 * minutes);
     read(&mut srs, &doctor_c, record, &note, t(1))?.expect("granted");
     read(&mut srs, &doctor_c, record, &script, t(2))?.expect("granted");
     read(&mut srs, &pharmacist_c, record, &script, t(3))?.expect("granted");
@@ -237,7 +237,7 @@ fn main() -> Result<(), Error> {
             println!(
                 "{:<6} {:<12} {:<22} {:<14} {}…",
                 d.index,
-                format!("+{} min", (d.time.0 - now.0) / 60),
+                format!("+{} min", (d.time.get() - now.get()) / 60),
                 labels.get(d.reader).copied().unwrap_or("(unknown key)"),
                 section(item.section),
                 hex(&item.entry.as_bytes()[..4])

@@ -16,8 +16,8 @@ use sesphr::Error;
 
 fn main() -> Result<(), Error> {
     let mut rng = OsRng;
-    let now = Timestamp(1_764_000_000);
-    let until = Timestamp(now.0 + 365 * 24 * 3600);
+    let now = Timestamp::new(1_764_000_000);
+    let until = Timestamp::new(now.get() + 365 * 24 * 3600);
 
     // The SRS: a store of rows (a database in production), the key it signs receipts with,
     // and its deployment name. Clients sign every operation for this SRS id.
@@ -82,7 +82,7 @@ fn main() -> Result<(), Error> {
     println!(
         "owner signed ACL v{} ({} bytes) and sent {} re-encryption key(s) ({} bytes each) \
          in a {}-byte signed operation",
-        update.acl().acl_unverified().version().0,
+        update.acl().acl_unverified().version().get(),
         update.acl().to_bytes().len(),
         update.keys_to_add().len(),
         sesphr::pre::ReKey::SIZE,

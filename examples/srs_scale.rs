@@ -40,8 +40,8 @@ use sesphr::srs::{
 };
 
 /// The SRS's clock, and the time every operation is signed at.
-pub const NOW: Timestamp = Timestamp(1_700_000_000);
-const UNTIL: Timestamp = Timestamp(1_800_000_000);
+pub const NOW: Timestamp = Timestamp::new(1_700_000_000);
+const UNTIL: Timestamp = Timestamp::new(1_800_000_000);
 /// Entries in the record, and the size of the batch re-encryption.
 pub const BATCH: usize = 100;
 const NAME: &str = "bench";

@@ -144,23 +144,32 @@ pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 pub struct Reader<'a> {
     bytes: &'a [u8],
     what: &'static str,
+    /// The field being read, named in errors (see [`Reader::at`]).
+    field: Option<&'static str>,
     trusted: bool,
 }
 
 impl<'a> Reader<'a> {
     /// Starts reading an envelope: checks the tag and the version.
     pub fn envelope(bytes: &'a [u8], tag: Tag, what: &'static str) -> Result<Self, Error> {
-        let (&t, rest) = bytes.split_first().ok_or(Error::InvalidEncoding { what })?;
+        let (&t, rest) = bytes.split_first().ok_or(Error::InvalidEncoding {
+            what,
+            field: Some("type tag"),
+        })?;
         if t != tag as u8 {
             return Err(Error::UnknownTag { what, tag: t });
         }
-        let (&v, rest) = rest.split_first().ok_or(Error::InvalidEncoding { what })?;
+        let (&v, rest) = rest.split_first().ok_or(Error::InvalidEncoding {
+            what,
+            field: Some("format version"),
+        })?;
         if v != tag.version() {
             return Err(Error::UnknownVersion { what, version: v });
         }
         Ok(Self {
             bytes: rest,
             what,
+            field: None,
             trusted: false,
         })
     }
@@ -170,6 +179,7 @@ impl<'a> Reader<'a> {
         Self {
             bytes,
             what,
+            field: None,
             trusted: false,
         }
     }
@@ -180,6 +190,21 @@ impl<'a> Reader<'a> {
     pub fn trusting(mut self) -> Self {
         self.trusted = true;
         self
+    }
+
+    /// Names the field read next, for errors: `r.at("epoch").u32()?`. The name stays until
+    /// the next call.
+    pub fn at(&mut self, field: &'static str) -> &mut Self {
+        self.field = Some(field);
+        self
+    }
+
+    /// The error for a malformed input at the current field.
+    pub fn invalid(&self) -> Error {
+        Error::InvalidEncoding {
+            what: self.what,
+            field: self.field,
+        }
     }
 
     /// Whether the input is trusted (see [`Reader::trusting`]).
@@ -195,7 +220,7 @@ impl<'a> Reader<'a> {
     /// Reads exactly `n` bytes.
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
         if self.bytes.len() < n {
-            return Err(Error::InvalidEncoding { what: self.what });
+            return Err(self.invalid());
         }
         let (head, tail) = self.bytes.split_at(n);
         self.bytes = tail;
@@ -228,17 +253,16 @@ impl<'a> Reader<'a> {
     /// Reads a big-endian u32 length, then that many bytes.
     pub fn lp32(&mut self) -> Result<&'a [u8], Error> {
         let n = self.u32()?;
-        let n = usize::try_from(n).map_err(|_| Error::InvalidEncoding { what: self.what })?;
+        let n = usize::try_from(n).map_err(|_| self.invalid())?;
         self.take(n)
     }
 
     /// Reads a u32 element count, refusing counts that cannot fit in what remains
     /// (each element being at least `min_size` bytes).
     pub fn count(&mut self, min_size: usize) -> Result<usize, Error> {
-        let n =
-            usize::try_from(self.u32()?).map_err(|_| Error::InvalidEncoding { what: self.what })?;
+        let n = usize::try_from(self.u32()?).map_err(|_| self.invalid())?;
         if n.saturating_mul(min_size.max(1)) > self.bytes.len() {
-            return Err(Error::InvalidEncoding { what: self.what });
+            return Err(self.invalid());
         }
         Ok(n)
     }
@@ -248,7 +272,7 @@ impl<'a> Reader<'a> {
         match self.u8()? {
             0 => Ok(false),
             1 => Ok(true),
-            _ => Err(Error::InvalidEncoding { what: self.what }),
+            _ => Err(self.invalid()),
         }
     }
 
@@ -257,13 +281,11 @@ impl<'a> Reader<'a> {
         if self.bytes.is_empty() {
             Ok(())
         } else {
-            Err(Error::InvalidEncoding { what: self.what })
+            Err(Error::InvalidEncoding {
+                what: self.what,
+                field: Some("trailing bytes"),
+            })
         }
-    }
-
-    /// The name of what is being read, for errors raised by callers.
-    pub fn what(&self) -> &'static str {
-        self.what
     }
 }
 
@@ -343,11 +365,12 @@ pub fn decode_g2(bytes: &[u8], what: &'static str) -> Result<G2Affine, Error> {
 
 /// Decodes an uncompressed Fq12 (canonical coordinates only); the caller runs the GT checks.
 pub fn decode_fq12(bytes: &[u8], what: &'static str) -> Result<Fq12, Error> {
+    let field = Some("GT element");
     if bytes.len() != GT_LEN {
-        return Err(Error::InvalidEncoding { what });
+        return Err(Error::InvalidEncoding { what, field });
     }
     let f = Fq12::deserialize_with_mode(bytes, Compress::No, Validate::Yes)
-        .map_err(|_| Error::InvalidEncoding { what })?;
+        .map_err(|_| Error::InvalidEncoding { what, field })?;
     if f.is_zero() {
         return Err(Error::InvalidGtElement(GtCheck::Trivial));
     }
@@ -421,7 +444,10 @@ pub fn insert_in_order<K: Ord, V>(
     what: &'static str,
 ) -> Result<(), Error> {
     if map.last_key_value().is_some_and(|(last, _)| *last >= k) {
-        return Err(Error::InvalidEncoding { what });
+        return Err(Error::InvalidEncoding {
+            what,
+            field: Some("canonical order (keys must strictly increase)"),
+        });
     }
     map.insert(k, v);
     Ok(())

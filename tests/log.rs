@@ -100,7 +100,7 @@ fn every_event_is_appended_exactly_when_its_change_commits() {
     let mut r = Record::new(1);
     // Creating the record applied its first ACL.
     assert_eq!(size(&r), 1);
-    assert!(matches!(last_event(&r), Event::AclApplied { version, .. } if version.0 == 1));
+    assert!(matches!(last_event(&r), Event::AclApplied { version, .. } if version.get() == 1));
 
     // An accepted entry.
     let e = r.write(b"note");
@@ -173,7 +173,7 @@ fn every_event_is_appended_exactly_when_its_change_commits() {
     // A later ACL version.
     r.update(&[Change::Rotate { section: r.section }]);
     assert_eq!(size(&r), 6);
-    assert!(matches!(last_event(&r), Event::AclApplied { version, .. } if version.0 == 2));
+    assert!(matches!(last_event(&r), Event::AclApplied { version, .. } if version.get() == 2));
 }
 
 #[test]

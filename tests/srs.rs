@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::world::{refused, Actor, World};
+use common::world::{refused, refused_in, Actor, World};
 use sesphr::phr::{
     Change, History, MasterSecret, Owner, PrincipalId, ReKeyId, RecordId, RequestState, Right,
     Role, SealedEntry, SectionId, Timestamp,
@@ -110,13 +110,13 @@ fn every_operation_is_refused_unsigned_foreign_replayed_or_out_of_time() {
         r.w.refuses_signed(refused(Refusal::WrongSrs), &foreign);
         // Stamped too far in the past or the future.
         let window = r.w.srs.config().window;
-        for t in [r.w.now.0 - window - 1, r.w.now.0 + window + 1] {
+        for t in [r.w.now.get() - window - 1, r.w.now.get() + window + 1] {
             let stale = SignedOperation::sign(
                 &who.keys,
                 r.w.srs.id(),
                 who.id,
                 op.clone(),
-                Timestamp(t),
+                Timestamp::new(t),
                 &mut r.w.rng,
             )
             .unwrap();
@@ -155,7 +155,7 @@ fn a_nonce_reused_for_another_operation_is_a_replay() {
     .unwrap();
     r.w.refuses_signed(refused(Refusal::Replayed), &other);
     // After the window, the replay row may be forgotten; the operation is out of time.
-    let later = Timestamp(r.w.now.0 + 10_000);
+    let later = Timestamp::new(r.w.now.get() + 10_000);
     assert!(r.w.srs.expire_replays(later, 1000).unwrap() >= 1);
     let before = r.w.rows();
     assert_eq!(
@@ -297,7 +297,11 @@ fn a_revoked_writer_is_refused_at_the_gate_and_its_entries_are_read_by_nobody() 
     // The hospital still holds the old ACL version and seals against it.
     let h = r.hospital.clone();
     let late = r.seal(&h, &old_acl, b"after revocation");
-    r.w.refuses(refused(Refusal::NoWriteRight), &h, late.submission());
+    r.w.refuses(
+        refused_in(Refusal::NoWriteRight, s, None, Some(fp)),
+        &h,
+        late.submission(),
+    );
     // Nobody gets it re-encrypted: the SRS never accepted it.
     let d = r.doctors[0].clone();
     let items =
@@ -358,7 +362,7 @@ fn key_row(id: &ReKeyId) -> Vec<u8> {
     let mut k = vec![0x05];
     k.extend_from_slice(id.record.as_bytes());
     k.extend_from_slice(id.section.as_bytes());
-    k.extend_from_slice(&id.epoch.0.to_be_bytes());
+    k.extend_from_slice(&id.epoch.get().to_be_bytes());
     k.extend_from_slice(id.reader.as_bytes());
     k
 }
@@ -878,7 +882,7 @@ fn authentication_comes_before_decoding_and_large_updates_sign() {
         .map(|b| Change::GrantRead {
             section: s,
             reader: *b,
-            history: History::FromEpoch(sesphr::phr::Epoch(1)),
+            history: History::FromEpoch(sesphr::phr::Epoch::new(1)),
         })
         .collect();
     r.update(&grants);

@@ -128,7 +128,7 @@ fn kat_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
         ("rekey".into(), hex(&rk.to_bytes())),
         ("recapsule".into(), hex(&rc.to_bytes())),
         ("data_key_wrapped".into(), hex(&wrapped.to_bytes())),
-        ("nonce_prefix".into(), hex(&prefix.0)),
+        ("nonce_prefix".into(), hex(&prefix.to_bytes())),
         ("body_len".into(), body.len().to_string()),
         ("body_sha256".into(), sha(&body)),
         ("body_head".into(), hex(&body[..body.len().min(64)])),
@@ -161,7 +161,7 @@ fn owner_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
         ("section_id".into(), hex(section.as_bytes())),
     ];
     for e in 0..3 {
-        let k = owner.section_key(record, section, Epoch(e)).unwrap();
+        let k = owner.section_key(record, section, Epoch::new(e)).unwrap();
         out.push((
             format!("section_key_epoch_{e}"),
             hex(&k.public_key().to_bytes()),
@@ -184,7 +184,7 @@ fn acl_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
     let mut rng = ChaCha20Rng::from_seed(rng_seed);
     let record = owner.record_id("main").unwrap();
     let section = owner.section_id(&SectionName::new("medical").unwrap());
-    let until = Timestamp(1_900_000_000);
+    let until = Timestamp::new(1_900_000_000);
     let v1 = owner
         .create_record(
             record,
@@ -253,7 +253,7 @@ fn outcome<T>(r: Result<T, sesphr::Error>, ok: impl FnOnce(T) -> String) -> Stri
 fn signed_op_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
     let keys = seeded_keys(&seed32(inputs, "principal_seed"));
     let principal = PrincipalId::new(unhex(&inputs["principal_id"]).try_into().unwrap());
-    let time = Timestamp(inputs["time"].parse().unwrap());
+    let time = Timestamp::new(inputs["time"].parse().unwrap());
     let mut srs = seeded_srs(inputs);
     let client = Client::new(&keys, principal, srs.id());
     let op = match inputs["operation"].as_str() {
@@ -320,7 +320,7 @@ impl RoleName for Role {
 /// never accepted (the re-encryption response: one item served, one refused). The reader
 /// opens the entry with the response and the receipt. One ChaCha20 RNG drives everything.
 fn srs_flow_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
-    let time = Timestamp(inputs["time"].parse().unwrap());
+    let time = Timestamp::new(inputs["time"].parse().unwrap());
     let mut rng = ChaCha20Rng::from_seed(seed32(inputs, "rng_seed"));
     let mut srs = seeded_srs(inputs);
     let owner = Owner::from_master(MasterSecret::from_raw(seed32(inputs, "master"))).unwrap();
@@ -361,7 +361,7 @@ fn srs_flow_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> 
     let update = owner
         .create_record(
             record,
-            Timestamp(time.0 + 86_400),
+            Timestamp::new(time.get() + 86_400),
             &[
                 Change::AddSection { section },
                 Change::GrantWrite {
@@ -716,7 +716,6 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             .to_vec()
     };
     sig_zero_s[50..].fill(0);
-    let acl_what = "InvalidEncoding { what: \"ACL\" }";
     let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
         ("acl-valid", "acl", patched_acl(|_| ()), "ok"),
         (
@@ -729,13 +728,13 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             "acl-first-after-epoch",
             "acl",
             patched_acl(|a| a[ACL_EPOCH_AT + 4..ACL_EPOCH_AT + 8].copy_from_slice(&[0, 0, 0, 9])),
-            acl_what,
+            "InvalidEncoding { what: \"ACL\", field: Some(\"section first epoch\") }",
         ),
         (
             "acl-key-count-mismatch",
             "acl",
             patched_acl(|a| a[ACL_KEYS_SIZE_AT + 7] ^= 1),
-            acl_what,
+            "InvalidEncoding { what: \"ACL\", field: Some(\"key set size (not what the grants imply)\") }",
         ),
         (
             "acl-update-format-1",
@@ -790,19 +789,19 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             "recapsule-noncanonical-coordinate",
             "recapsule",
             bad_gt_coord,
-            "InvalidEncoding { what: \"re-encrypted capsule\" }",
+            "InvalidEncoding { what: \"re-encrypted capsule\", field: Some(\"GT element\") }",
         ),
         (
             "recapsule-truncated",
             "recapsule",
             rc[..rc.len() - 1].to_vec(),
-            "InvalidEncoding { what: \"re-encrypted capsule\" }",
+            "InvalidEncoding { what: \"re-encrypted capsule\", field: None }",
         ),
         (
             "recapsule-trailing-byte",
             "recapsule",
             [&rc[..], &[0]].concat(),
-            "InvalidEncoding { what: \"re-encrypted capsule\" }",
+            "InvalidEncoding { what: \"re-encrypted capsule\", field: Some(\"trailing bytes\") }",
         ),
         (
             "recapsule-unknown-version",
@@ -856,7 +855,7 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             "wrapped-key-short",
             "wrapped-key",
             vec![0x0b, 1, 0, 0],
-            "InvalidEncoding { what: \"wrapped key\" }",
+            "InvalidEncoding { what: \"wrapped key\", field: None }",
         ),
     ];
     decode_vectors(cases)
@@ -890,7 +889,7 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
                 record: RecordId::new([0x0d; 16]),
                 entries: vec![EntryId::new([0; 16])],
             },
-            Timestamp(1_700_000_000),
+            Timestamp::new(1_700_000_000),
             &mut ChaCha20Rng::from_seed([0x24; 32]),
         )
         .unwrap()
@@ -930,8 +929,6 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
     let mut receipt_as_response = receipt.clone();
     receipt_as_response[0] = 0x21;
 
-    let op_what = "InvalidEncoding { what: \"signed operation\" }";
-    let response_what = "InvalidEncoding { what: \"response\" }";
     let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
         (
             "signed-operation-valid",
@@ -943,19 +940,19 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
             "signed-operation-unknown-type",
             "signed-operation",
             unknown_type,
-            "InvalidEncoding { what: \"operation type\" }",
+            "InvalidEncoding { what: \"operation type\", field: None }",
         ),
         (
             "signed-operation-type-zero",
             "signed-operation",
             type_zero,
-            "InvalidEncoding { what: \"operation type\" }",
+            "InvalidEncoding { what: \"operation type\", field: None }",
         ),
         (
             "signed-operation-body-trailing-byte",
             "signed-operation",
             login_extra,
-            "InvalidEncoding { what: \"operation\" }",
+            "InvalidEncoding { what: \"operation\", field: Some(\"trailing bytes\") }",
         ),
         (
             "signed-operation-batch-over-max",
@@ -967,19 +964,19 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
             "signed-operation-truncated",
             "signed-operation",
             op[..op.len() - 1].to_vec(),
-            op_what,
+            "InvalidEncoding { what: \"signed operation\", field: None }",
         ),
         (
             "signed-operation-body-truncated",
             "signed-operation",
             op[..BODY_AT + 10].to_vec(),
-            op_what,
+            "InvalidEncoding { what: \"signed operation\", field: None }",
         ),
         (
             "signed-operation-trailing-byte",
             "signed-operation",
             [&op[..], &[0]].concat(),
-            op_what,
+            "InvalidEncoding { what: \"signed operation\", field: Some(\"trailing bytes\") }",
         ),
         (
             "signed-operation-format-2",
@@ -992,13 +989,13 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
             "response-unknown-refusal",
             "response",
             refusals(1, 0xff),
-            "InvalidEncoding { what: \"refusal\" }",
+            "InvalidEncoding { what: \"refusal\", field: None }",
         ),
         (
             "response-refusal-zero",
             "response",
             refusals(1, 0),
-            "InvalidEncoding { what: \"refusal\" }",
+            "InvalidEncoding { what: \"refusal\", field: None }",
         ),
         (
             "response-batch-at-max",
@@ -1010,50 +1007,50 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
             "response-batch-over-max",
             "response",
             refusals(MAX_BATCH as u32 + 1, 1),
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-count-beyond-input",
             "response",
             refusals(2, 1)[..9].to_vec(),
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-unknown-item-tag",
             "response",
             item_tag,
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-unknown-variant",
             "response",
             vec![0x21, 1, 7],
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-truncated",
             "response",
             response[..response.len() - 1].to_vec(),
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-trailing-byte",
             "response",
             [&response[..], &[0]].concat(),
-            response_what,
+            "InvalidEncoding { what: \"response\", field: Some(\"trailing bytes\") }",
         ),
         ("receipt-valid", "receipt", receipt.clone(), "ok"),
         (
             "receipt-truncated",
             "receipt",
             receipt[..receipt.len() - 1].to_vec(),
-            "InvalidEncoding { what: \"receipt\" }",
+            "InvalidEncoding { what: \"receipt\", field: None }",
         ),
         (
             "receipt-trailing-byte",
             "receipt",
             [&receipt[..], &[0]].concat(),
-            "InvalidEncoding { what: \"receipt\" }",
+            "InvalidEncoding { what: \"receipt\", field: Some(\"trailing bytes\") }",
         ),
         (
             "receipt-wrong-tag",
@@ -1116,14 +1113,14 @@ fn secret_vectors() -> Vec<(String, Vector)> {
     zero[38..70].fill(0);
     let mut wrong_owner = owner.clone();
     wrong_owner[2] ^= 1;
-    let keys_what = "InvalidEncoding { what: \"principal keys\" }";
+    let keys_what = "InvalidEncoding { what: \"principal keys\", field: None }";
     let cases = vec![
         ("principal-keys-valid", "principal-keys", keys.clone(), "ok"),
         (
             "principal-keys-mixed-halves",
             "principal-keys",
             mixed,
-            "InvalidEncoding { what: \"principal keys (the keys do not match the stored fingerprint)\" }",
+            "InvalidEncoding { what: \"principal keys (the keys do not match the stored fingerprint)\", field: None }",
         ),
         (
             "principal-keys-noncanonical-scalar",
@@ -1147,14 +1144,14 @@ fn secret_vectors() -> Vec<(String, Vector)> {
             "principal-keys-trailing-byte",
             "principal-keys",
             [&keys[..], &[0]].concat(),
-            keys_what,
+            "InvalidEncoding { what: \"principal keys\", field: Some(\"trailing bytes\") }",
         ),
         ("owner-valid", "owner", owner.clone(), "ok"),
         (
             "owner-other-master-secret",
             "owner",
             wrong_owner,
-            "InvalidEncoding { what: \"owner (the keys do not match the stored fingerprint)\" }",
+            "InvalidEncoding { what: \"owner (the keys do not match the stored fingerprint)\", field: None }",
         ),
         (
             "master-secret-raw-bytes",

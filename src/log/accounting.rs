@@ -79,7 +79,7 @@ impl AuditPage {
         let from = r.u64()?;
         let n = r.count(4)?;
         if n > MAX_AUDIT_PAGE {
-            return Err(Error::InvalidEncoding { what: "audit page" });
+            return Err(Error::invalid("audit page"));
         }
         let mut leaves = Vec::with_capacity(n);
         for _ in 0..n {
@@ -197,7 +197,7 @@ impl LogView {
             None => frontier.size() == 0,
         };
         if !fits {
-            return Err(Error::InvalidEncoding { what });
+            return Err(Error::invalid(what));
         }
         Ok(Self {
             record,
@@ -207,6 +207,8 @@ impl LogView {
         })
     }
 }
+
+crate::macros::serde_via_bytes!(LogView, "log view");
 
 /// One verified event and its index in the log.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -137,16 +137,14 @@ impl Event {
             2 => Event::EntryAccepted {
                 entry: EntryId::new(r.array()?),
                 section: SectionId::new(r.array()?),
-                writer: Fingerprint::from_raw(r.array()?),
+                writer: Fingerprint::new(r.array()?),
             },
             3 => {
                 let operation = r.array()?;
-                let reader = Fingerprint::from_raw(r.array()?);
+                let reader = Fingerprint::new(r.array()?);
                 let n = r.count(36)?;
                 if n == 0 || n > crate::srs::MAX_BATCH {
-                    return Err(Error::InvalidEncoding {
-                        what: "disclosure event",
-                    });
+                    return Err(Error::invalid("disclosure event"));
                 }
                 let mut items = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -170,11 +168,7 @@ impl Event {
                 old: KeyId(r.array()?),
                 new: KeyId(r.array()?),
             },
-            _ => {
-                return Err(Error::InvalidEncoding {
-                    what: "log event type",
-                })
-            }
+            _ => return Err(Error::invalid("log event type")),
         })
     }
 }

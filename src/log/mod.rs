@@ -58,6 +58,60 @@ pub use witness::Witness;
 
 use core::fmt;
 
+/// What each public type of this module encodes to (checked by `tests/encodings.rs`).
+#[doc(hidden)]
+pub mod encodings {
+    /// Serialize and Deserialize, through the canonical bytes.
+    pub const ENCODED: &[&str] = &[
+        "AuditPage",
+        "ConsistencyProof",
+        "Cosignature",
+        "DisclosureReceipt",
+        "LogLeaf",
+        "LogView",
+        "SignedCheckpoint",
+    ];
+    /// Serialize only, and why there is no Deserialize.
+    pub const SERIALIZE_ONLY: &[(&str, &str)] = &[];
+    /// No encoding, and why.
+    pub const NOT_ENCODED: &[(&str, &str)] = &[
+        (
+            "Accounting",
+            "a verified result: made only by an audit (keep the pages)",
+        ),
+        (
+            "Audit",
+            "an audit in progress (keep the pages and the view)",
+        ),
+        (
+            "Checkpoint",
+            "the statement inside a SignedCheckpoint, encoded with it",
+        ),
+        ("Disclosure", "a borrowed view into an Accounting"),
+        ("DisclosedItem", "part of an Event, encoded in its LogLeaf"),
+        ("Event", "part of a LogLeaf, encoded with it"),
+        (
+            "ForkEvidence",
+            "part of an error; its two checkpoints are encoded",
+        ),
+        ("Frontier", "part of a LogView, encoded with it"),
+        (
+            "KeyId",
+            "a key's hash: derived from the verifying key, encoded in checkpoints",
+        ),
+        ("LoggedEvent", "an index and a LogLeaf, both encoded"),
+        ("LogProblem", "part of an error"),
+        (
+            "Witness",
+            "holds the witness's signing key; its state has state_to_bytes",
+        ),
+        (
+            "WitnessPolicy",
+            "configuration: the trusted witness keys and a quorum",
+        ),
+    ];
+}
+
 /// Why a log, a checkpoint, a proof or a receipt was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

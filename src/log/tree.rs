@@ -72,9 +72,7 @@ impl Frontier {
         let (mut h, mut level, mut at) = (leaf, 0u8, index);
         while at & 1 == 1 {
             let Some(left) = self.hashes.pop() else {
-                return Err(Error::InvalidEncoding {
-                    what: "log frontier",
-                });
+                return Err(Error::invalid("log frontier"));
             };
             path.push(left);
             h = node_hash(&left, &h);
@@ -111,7 +109,7 @@ impl Frontier {
         let size = r.u64()?;
         let n = usize::from(r.u8()?);
         if n != size.count_ones() as usize {
-            return Err(Error::InvalidEncoding { what: r.what() });
+            return Err(r.invalid());
         }
         let mut hashes = Vec::with_capacity(n);
         for _ in 0..n {
@@ -354,7 +352,7 @@ impl ConsistencyProof {
         let to = r.u64()?;
         let n = usize::from(r.u8()?);
         if n > MAX_CONSISTENCY {
-            return Err(Error::InvalidEncoding { what: r.what() });
+            return Err(r.invalid());
         }
         let mut path = Vec::with_capacity(n);
         for _ in 0..n {

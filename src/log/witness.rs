@@ -121,9 +121,7 @@ impl Witness {
             let c = SignedCheckpoint::read(&mut r)?;
             let record = c.verify(&srs)?.record;
             if last.insert(record, c).is_some() {
-                return Err(Error::InvalidEncoding {
-                    what: "witness state",
-                });
+                return Err(Error::invalid("witness state"));
             }
         }
         r.finish()?;

@@ -60,6 +60,10 @@ impl BodyHeader {
     pub fn acl_version(&self) -> AclVersion {
         self.acl_version
     }
+    /// The STREAM nonce prefix of the body.
+    pub fn nonce_prefix(&self) -> NoncePrefix {
+        self.nonce_prefix
+    }
 
     /// The canonical encoding.
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
@@ -80,12 +84,12 @@ impl BodyHeader {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::envelope(bytes, Tag::BodyHeader, "body header")?;
         let h = Self {
-            record: RecordId::new(r.array()?),
-            section: SectionId::new(r.array()?),
-            entry: EntryId::new(r.array()?),
-            writer: Fingerprint(r.array()?),
-            acl_version: AclVersion(r.u64()?),
-            nonce_prefix: NoncePrefix(r.array()?),
+            record: RecordId::new(r.at("record").array()?),
+            section: SectionId::new(r.at("section").array()?),
+            entry: EntryId::new(r.at("entry id").array()?),
+            writer: Fingerprint(r.at("writer").array()?),
+            acl_version: AclVersion(r.at("ACL version").u64()?),
+            nonce_prefix: NoncePrefix(r.at("nonce prefix").array()?),
         };
         r.finish()?;
         Ok(h)
@@ -121,6 +125,10 @@ impl KeyBlock {
     /// The capsule.
     pub fn capsule(&self) -> &Capsule {
         &self.capsule
+    }
+    /// The hash of the body header this key block belongs to.
+    pub fn header_hash(&self) -> [u8; 32] {
+        self.header_hash
     }
     /// Whether the owner re-wrapped (and signed) this key block.
     pub fn is_rewrapped(&self) -> bool {
@@ -167,13 +175,13 @@ impl KeyBlock {
     }
 
     fn decode(mut r: Reader<'_>) -> Result<Self, Error> {
-        let epoch = Epoch(r.u32()?);
-        let section_key = SectionPublicKey::read(&mut r)?;
-        let capsule = Capsule::read(&mut r)?;
-        let wrapped = WrappedKey::from_bytes(r.take(WrappedKey::SIZE)?)?;
-        let header_hash = r.array()?;
-        let rewrap = if r.bool()? {
-            Some(Signature::read(&mut r)?)
+        let epoch = Epoch(r.at("epoch").u32()?);
+        let section_key = SectionPublicKey::read(r.at("section key"))?;
+        let capsule = Capsule::read(r.at("capsule"))?;
+        let wrapped = WrappedKey::from_bytes(r.at("wrapped key").take(WrappedKey::SIZE)?)?;
+        let header_hash = r.at("header hash").array()?;
+        let rewrap = if r.at("re-wrap flag").bool()? {
+            Some(Signature::read(r.at("re-wrap signature"))?)
         } else {
             None
         };
@@ -244,7 +252,9 @@ impl KeyBlock {
     }
 }
 
+crate::macros::serde_via_bytes!(BodyHeader, "body header");
 crate::macros::serde_via_bytes!(KeyBlock, "key block");
+crate::macros::serde_via_bytes!(fallible SealedEntry, "sealed entry");
 
 /// A sealed entry: header, key block, body ciphertext, writer signature over
 /// `tag(entry) ‖ lp(H(header)) ‖ lp(H(body))`.
@@ -309,10 +319,10 @@ impl SealedEntry {
     /// Decodes (signatures and the body are checked when opening).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::envelope(bytes, Tag::SealedEntry, "sealed entry")?;
-        let header = BodyHeader::from_bytes(r.take(BodyHeader::SIZE)?)?;
-        let key_block = KeyBlock::from_bytes(r.lp32()?)?;
-        let body = r.lp32()?.to_vec();
-        let signature = Signature::from_bytes(r.take(Signature::SIZE)?)?;
+        let header = BodyHeader::from_bytes(r.at("header").take(BodyHeader::SIZE)?)?;
+        let key_block = KeyBlock::from_bytes(r.at("key block").lp32()?)?;
+        let body = r.at("body").lp32()?.to_vec();
+        let signature = Signature::from_bytes(r.at("signature").take(Signature::SIZE)?)?;
         r.finish()?;
         Ok(Self {
             header,
@@ -338,14 +348,29 @@ impl SealedEntry {
 
 fn writer_key(header: &BodyHeader, acl: &VerifiedAcl) -> Result<VerifyingKey, Error> {
     if acl.record() != header.record {
-        return Err(Error::AclRejected(AclProblem::WrongRecord));
+        return Err(Error::acl_rejected(
+            acl,
+            AclProblem::WrongRecord {
+                expected: header.record,
+            },
+        ));
     }
     if acl.version() != header.acl_version {
-        return Err(Error::AclRejected(AclProblem::VersionMismatch));
+        return Err(Error::acl_rejected(
+            acl,
+            AclProblem::VersionMismatch {
+                named: header.acl_version,
+            },
+        ));
     }
     acl.writer(&header.section, &header.writer)
         .map(|b| *b.signing_key())
-        .ok_or(Error::NotAuthorized(Refusal::NoWriteRight))
+        .ok_or(Error::refused_in(
+            Refusal::NoWriteRight,
+            header.section,
+            None,
+            Some(header.writer),
+        ))
 }
 
 fn verify_entry_signature(
@@ -425,14 +450,28 @@ fn start_entry<R: RngCore + CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<(BodyHeader, KeyBlock, DataKey), Error> {
     if acl.not_after() < now {
-        return Err(Error::AclRejected(AclProblem::Expired));
+        return Err(Error::acl_rejected(
+            acl,
+            AclProblem::Expired {
+                not_after: acl.not_after(),
+                now,
+            },
+        ));
     }
-    let policy = acl
-        .section(&section)
-        .ok_or(Error::NotAuthorized(Refusal::UnknownSection))?;
+    let policy = acl.section(&section).ok_or(Error::refused_in(
+        Refusal::UnknownSection,
+        section,
+        None,
+        None,
+    ))?;
     let writer = keys.bundle().fingerprint();
     if acl.writer(&section, &writer).is_none() {
-        return Err(Error::NotAuthorized(Refusal::NoWriteRight));
+        return Err(Error::refused_in(
+            Refusal::NoWriteRight,
+            section,
+            Some(policy.epoch()),
+            Some(writer),
+        ));
     }
     let header = BodyHeader {
         record: acl.record(),
@@ -633,11 +672,19 @@ impl Owner {
         rng: &mut R,
     ) -> Result<KeyBlock, Error> {
         if current.record() != header.record {
-            return Err(Error::AclRejected(AclProblem::WrongRecord));
+            return Err(Error::acl_rejected(
+                current,
+                AclProblem::WrongRecord {
+                    expected: header.record,
+                },
+            ));
         }
-        let policy = current
-            .section(&header.section)
-            .ok_or(Error::NotAuthorized(Refusal::UnknownSection))?;
+        let policy = current.section(&header.section).ok_or(Error::refused_in(
+            Refusal::UnknownSection,
+            header.section,
+            Some(key_block.epoch),
+            None,
+        ))?;
         let (hh, dk) = self.owner_data_key(header, key_block)?;
         let mut kb = KeyBlock::seal(&dk, hh, policy.epoch(), *policy.key(), rng)?;
         let digest = encoding::sha256(&[&kb.core_bytes()]);

@@ -129,7 +129,13 @@ impl AclHistory {
     /// dropped for capacity).
     pub fn for_entry(&self, header: &BodyHeader) -> Result<&VerifiedAcl, Error> {
         if header.record() != self.record {
-            return Err(Error::AclRejected(AclProblem::WrongRecord));
+            return Err(Error::AclRejected {
+                record: header.record(),
+                version: header.acl_version(),
+                problem: AclProblem::WrongRecord {
+                    expected: self.record,
+                },
+            });
         }
         self.get(header.acl_version()).ok_or(Error::NotFound {
             what: "ACL version the entry names",
@@ -141,7 +147,11 @@ impl AclHistory {
     pub fn sealing_acl(&self, now: Timestamp) -> Result<&VerifiedAcl, Error> {
         let acl = self.current().ok_or(Error::NotFound { what: "ACL" })?;
         if acl.not_after() < now {
-            return Err(Error::AclRejected(AclProblem::Expired));
+            let problem = AclProblem::Expired {
+                not_after: acl.not_after(),
+                now,
+            };
+            return Err(Error::acl_rejected(acl, problem));
         }
         Ok(acl)
     }
@@ -152,17 +162,23 @@ impl AclHistory {
     /// through [`PrincipalKeys::seal_entry`] with an ACL from elsewhere.
     pub fn check_current(&self, acl: &VerifiedAcl) -> Result<(), Error> {
         if acl.record() != self.record {
-            return Err(Error::AclRejected(AclProblem::WrongRecord));
+            let problem = AclProblem::WrongRecord {
+                expected: self.record,
+            };
+            return Err(Error::acl_rejected(acl, problem));
         }
         let current = self.current().ok_or(Error::NotFound { what: "ACL" })?;
         if acl.version() < current.version() {
-            return Err(Error::AclRejected(AclProblem::Stale {
+            let problem = AclProblem::Stale {
                 seen: current.version(),
-                offered: acl.version(),
-            }));
+            };
+            return Err(Error::acl_rejected(acl, problem));
         }
         if acl != current {
-            return Err(Error::AclRejected(AclProblem::VersionMismatch));
+            let problem = AclProblem::VersionMismatch {
+                named: current.version(),
+            };
+            return Err(Error::acl_rejected(acl, problem));
         }
         Ok(())
     }
@@ -174,14 +190,15 @@ impl AclHistory {
         let verified = self.verify(signed)?;
         if let Some(seen) = self.highest() {
             if verified.version() < seen {
-                return Err(Error::AclRejected(AclProblem::Stale {
-                    seen,
-                    offered: verified.version(),
-                }));
+                return Err(Error::acl_rejected(&verified, AclProblem::Stale { seen }));
             }
         }
         if verified.not_after() < now {
-            return Err(Error::AclRejected(AclProblem::Expired));
+            let problem = AclProblem::Expired {
+                not_after: verified.not_after(),
+                now,
+            };
+            return Err(Error::acl_rejected(&verified, problem));
         }
         self.insert(signed, verified.clone())?;
         while self.versions.len() > usize::from(self.capacity.get()) {
@@ -199,7 +216,8 @@ impl AclHistory {
         let verified = self.verify(signed)?;
         let version = verified.version();
         if self.highest().is_none_or(|h| version >= h) {
-            return Err(Error::AclRejected(AclProblem::VersionMismatch));
+            let problem = AclProblem::VersionMismatch { named: version };
+            return Err(Error::acl_rejected(&verified, problem));
         }
         let full = self.versions.len() >= usize::from(self.capacity.get());
         if full && self.versions.keys().next().is_some_and(|&v| version < v) {
@@ -218,7 +236,10 @@ impl AclHistory {
     /// Owner signature and record.
     fn verify(&self, signed: &SignedAcl) -> Result<VerifiedAcl, Error> {
         if signed.acl_unverified().record() != self.record {
-            return Err(Error::AclRejected(AclProblem::WrongRecord));
+            let problem = AclProblem::WrongRecord {
+                expected: self.record,
+            };
+            return Err(Error::acl_rejected(signed.acl_unverified(), problem));
         }
         signed.verify(&self.owner)
     }
@@ -231,7 +252,10 @@ impl AclHistory {
             return if kept.signed.hash() == signed.hash() {
                 Ok(())
             } else {
-                Err(Error::AclRejected(AclProblem::BrokenChain))
+                Err(Error::acl_rejected(
+                    signed.acl_unverified(),
+                    AclProblem::BrokenChain,
+                ))
             };
         }
         let below = version.0.checked_sub(1).map(AclVersion);
@@ -286,22 +310,24 @@ impl AclHistory {
         let record = RecordId::new(r.array()?);
         let saved_owner = VerifyingKey::from_bytes(r.take(VerifyingKey::SIZE)?)?;
         if &saved_owner != owner {
-            return Err(Error::AclRejected(AclProblem::WrongOwner));
+            return Err(Error::AclRejected {
+                record,
+                version: AclVersion(0),
+                problem: AclProblem::WrongOwner,
+            });
         }
-        let capacity = NonZeroU16::new(u16::from_be_bytes(r.array()?))
-            .ok_or(Error::InvalidEncoding { what })?;
+        let capacity =
+            NonZeroU16::new(u16::from_be_bytes(r.array()?)).ok_or(Error::invalid(what))?;
         let n = r.count(MIN_STORED)?;
         if n > usize::from(capacity.get()) {
-            return Err(Error::InvalidEncoding { what });
+            return Err(Error::invalid(what));
         }
         let mut history = Self::with_capacity(record, *owner, capacity);
         for _ in 0..n {
             let signed = SignedAcl::from_bytes(r.lp32()?)?;
             let verified = history.verify(&signed)?;
             if history.highest().is_some_and(|h| verified.version() <= h) {
-                return Err(Error::InvalidEncoding {
-                    what: "ACL history (order)",
-                });
+                return Err(Error::invalid("ACL history (order)"));
             }
             history.insert(&signed, verified)?;
         }
@@ -315,7 +341,8 @@ impl AclHistory {
 fn chain(prev: Option<&SignedAcl>, next: &SignedAcl) -> Result<(), Error> {
     let expected = prev.map_or(AclHash::GENESIS, SignedAcl::hash);
     if next.acl_unverified().previous() != expected {
-        return Err(Error::AclRejected(AclProblem::BrokenChain));
+        let problem = AclProblem::BrokenChain;
+        return Err(Error::acl_rejected(next.acl_unverified(), problem));
     }
     succession::check(prev.map(SignedAcl::acl_unverified), next.acl_unverified())
 }

@@ -4,6 +4,8 @@
 /// Limits the SRS enforces on every ACL update, with a typed refusal
 /// ([`crate::Error::LimitExceeded`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Limits {
     /// Sections in one record's ACL.
     pub sections_per_record: usize,

@@ -130,9 +130,9 @@ impl Owner {
         r.finish()?;
         let owner = Self::from_master(master)?;
         if owner.keys.bundle().fingerprint().as_bytes() != &fingerprint {
-            return Err(Error::InvalidEncoding {
-                what: "owner (the keys do not match the stored fingerprint)",
-            });
+            return Err(Error::invalid(
+                "owner (the keys do not match the stored fingerprint)",
+            ));
         }
         Ok(owner)
     }
@@ -289,7 +289,7 @@ impl Owner {
         rng: &mut R,
     ) -> Result<AclUpdate, Error> {
         if current.owner.signing_key() != &self.verifying_key() {
-            return Err(Error::AclRejected(AclProblem::WrongOwner));
+            return Err(Error::acl_rejected(current, AclProblem::WrongOwner));
         }
         let mut next = current.clone();
         next.version = AclVersion(current.version.0.checked_add(1).ok_or(Error::TooLong {

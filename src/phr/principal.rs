@@ -58,10 +58,32 @@ impl Role {
             6 => Role::Family,
             7 => Role::Researcher,
             8 => Role::Admin,
-            _ => return Err(Error::InvalidEncoding { what: "role" }),
+            _ => return Err(Error::invalid("role")),
         })
     }
 }
+
+impl fmt::Display for Role {
+    /// The lowercase name (`patient`, `hospital`, …), as serde writes it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&alloc::format!("{self:?}").to_ascii_lowercase())
+    }
+}
+
+crate::macros::serde_via_name!(
+    Role,
+    "role",
+    &[
+        Role::Patient,
+        Role::Hospital,
+        Role::Doctor,
+        Role::Pharmacist,
+        Role::Insurer,
+        Role::Family,
+        Role::Researcher,
+        Role::Admin
+    ]
+);
 
 /// SHA-256 of a key bundle's canonical bytes: how the owner names grantees and writers.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,8 +96,30 @@ impl Fingerprint {
     }
 
     /// Wraps 32 bytes.
+    pub const fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Wraps 32 bytes.
+    #[deprecated(note = "use `Fingerprint::new`")]
     pub fn from_raw(bytes: [u8; 32]) -> Self {
         Self(bytes)
+    }
+
+    /// The 32 bytes, by value (the encoding).
+    pub const fn to_bytes(&self) -> [u8; 32] {
+        self.0
+    }
+
+    /// From exactly 32 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        bytes
+            .try_into()
+            .map(Self)
+            .map_err(|_| Error::InvalidEncoding {
+                what: "fingerprint",
+                field: Some("length (32 bytes)"),
+            })
     }
 
     /// The short, human-comparable form: the first 10 bytes as five groups of four hex
@@ -102,14 +146,36 @@ impl fmt::Debug for Fingerprint {
     }
 }
 
+/// 64 lowercase hex digits (the whole fingerprint; [`Fingerprint::short`] is the form to
+/// compare by eye).
 impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in &self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        crate::phr::ids::write_hex(f, &self.0)
     }
 }
+
+/// 64 hex digits, either case.
+impl core::str::FromStr for Fingerprint {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        crate::phr::ids::parse_hex(s, "fingerprint").map(Self)
+    }
+}
+
+impl TryFrom<&[u8]> for Fingerprint {
+    type Error = Error;
+    fn try_from(bytes: &[u8]) -> Result<Self, Error> {
+        Self::from_bytes(bytes)
+    }
+}
+
+impl From<[u8; 32]> for Fingerprint {
+    fn from(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+crate::macros::serde_via_str!(Fingerprint, "fingerprint");
 
 /// A principal's public keys: a signing key and a reader (PRE delegatee) key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -233,9 +299,9 @@ impl PrincipalKeys {
         r.finish()?;
         let keys = Self { signing, reader };
         if keys.bundle().fingerprint().as_bytes() != &fingerprint {
-            return Err(Error::InvalidEncoding {
-                what: "principal keys (the keys do not match the stored fingerprint)",
-            });
+            return Err(Error::invalid(
+                "principal keys (the keys do not match the stored fingerprint)",
+            ));
         }
         Ok(keys)
     }

@@ -69,9 +69,10 @@ pub(crate) fn check(old: Option<&Acl>, new: &Acl) -> Result<(), Error> {
             (Standing::Live { .. } | Standing::Retired(_), Standing::Unused) => false,
         };
         if !ok {
-            return Err(Error::AclRejected(AclProblem::BadSuccession {
-                section: *id,
-            }));
+            return Err(Error::acl_rejected(
+                new,
+                AclProblem::BadSuccession { section: *id },
+            ));
         }
     }
     Ok(())

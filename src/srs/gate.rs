@@ -43,11 +43,15 @@ pub(crate) fn submit<S: Store, R: RngCore + CryptoRng + ?Sized>(
         return refuse(Refusal::AclExpired);
     }
     let section = header.section();
-    let policy = acl
-        .section(&section)
-        .ok_or(Error::NotAuthorized(Refusal::UnknownSection))?;
+    let policy = acl.section(&section).ok_or(Error::refused_in(
+        Refusal::UnknownSection,
+        section,
+        None,
+        None,
+    ))?;
+    let no_write = Error::refused_in(Refusal::NoWriteRight, section, None, Some(fp));
     if acl.writer(&section, &fp).is_none() {
-        return refuse(Refusal::NoWriteRight);
+        return Err(no_write);
     }
     if !key_block.belongs_to(header) {
         return refuse(Refusal::HeaderMismatch);
@@ -60,11 +64,10 @@ pub(crate) fn submit<S: Store, R: RngCore + CryptoRng + ?Sized>(
         return refuse(Refusal::FutureAclVersion);
     }
     if named != acl.version() {
-        let old = records::acl_version(ctx.tx, record, named)?
-            .ok_or(Error::NotAuthorized(Refusal::NoWriteRight))?;
+        let old = records::acl_version(ctx.tx, record, named)?.ok_or(no_write.clone())?;
         ctx.check_owner_signed(&head, &old)?;
         if old.acl_unverified().writer(&section, &fp).is_none() {
-            return refuse(Refusal::NoWriteRight);
+            return Err(no_write);
         }
     }
     ctx.actor.bundle.signing_key().verify(
@@ -277,9 +280,12 @@ pub(crate) fn rewrap<S: Store>(
         false,
     )?;
     let acl = head.acl.acl_unverified();
-    let policy = acl
-        .section(&row.header.section())
-        .ok_or(Error::NotAuthorized(Refusal::UnknownSection))?;
+    let policy = acl.section(&row.header.section()).ok_or(Error::refused_in(
+        Refusal::UnknownSection,
+        row.header.section(),
+        None,
+        None,
+    ))?;
     if !key_block.belongs_to(&row.header) {
         return refuse(Refusal::HeaderMismatch);
     }

@@ -25,6 +25,8 @@ use crate::Error;
 
 /// How an SRS deployment is configured (the same on every instance sharing a store).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct SrsConfig {
     /// Limits on what one record and one update may hold.
     pub limits: Limits,
@@ -79,7 +81,7 @@ impl<S: Store> core::fmt::Debug for Srs<S> {
 }
 
 pub(crate) fn refuse<T>(r: Refusal) -> Result<T, Error> {
-    Err(Error::NotAuthorized(r))
+    Err(Error::refused(r))
 }
 
 impl<S: Store> Srs<S> {
@@ -231,7 +233,7 @@ impl<S: Store> Srs<S> {
                 Some(reg) => reg.clone(),
                 None => {
                     let reg = registry::load(&mut tx, op.principal)?
-                        .ok_or(Error::NotAuthorized(Refusal::UnknownPrincipal))?;
+                        .ok_or(Error::refused(Refusal::UnknownPrincipal))?;
                     cache.put_principal(op.principal, version, reg.clone());
                     reg
                 }
@@ -590,8 +592,7 @@ impl<S: Store> Context<'_, '_, S> {
 
     /// The record's head, or [`Refusal::NoAcl`].
     pub(crate) fn head(&mut self, record: RecordId) -> Result<Head, Error> {
-        self.head_opt(record)?
-            .ok_or(Error::NotAuthorized(Refusal::NoAcl))
+        self.head_opt(record)?.ok_or(Error::refused(Refusal::NoAcl))
     }
 
     /// The record's head, its ACL checked against the owner's registered key the first time
@@ -617,7 +618,10 @@ impl<S: Store> Context<'_, '_, S> {
             what: "record owner",
         })?;
         if *acl.acl_unverified().owner() != owner.bundle {
-            return Err(Error::AclRejected(crate::phr::AclProblem::WrongOwner));
+            return Err(Error::acl_rejected(
+                acl.acl_unverified(),
+                crate::phr::AclProblem::WrongOwner,
+            ));
         }
         acl.verify(owner.bundle.signing_key()).map(drop)
     }

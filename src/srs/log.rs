@@ -280,7 +280,7 @@ pub(crate) fn audit<S: Store + ?Sized>(
     srs_key: &crate::sign::VerifyingKey,
     report: &mut crate::srs::AuditReport,
 ) -> Result<(), Error> {
-    let bad = |what| Error::InvalidEncoding { what };
+    let bad = |what| Error::invalid(what);
     let mine = KeyId::of(srs_key);
     crate::srs::audit::each(
         store,

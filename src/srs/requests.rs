@@ -123,7 +123,12 @@ pub(crate) fn approve<S: Store>(
     let mut req = owned(&mut ctx, id, RequestAction::Approve)?;
     let new = update.acl().acl_unverified();
     if new.record() != req.record() {
-        return Err(Error::AclRejected(AclProblem::WrongRecord));
+        return Err(Error::acl_rejected(
+            new,
+            AclProblem::WrongRecord {
+                expected: req.record(),
+            },
+        ));
     }
     let requester = crate::srs::registry::load(ctx.tx, req.requester())?
         .ok_or(Error::NotFound { what: "principal" })?;

@@ -14,6 +14,8 @@ use crate::Error;
 /// One re-encrypted entry: the key block the SRS holds (possibly re-wrapped since the entry
 /// was written) and the re-encrypted capsule of that key block.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Reencrypted {
     /// The entry.
     pub entry: EntryId,
@@ -145,7 +147,7 @@ impl Response {
             5 => {
                 let n = r.count(2)?;
                 if n > crate::srs::MAX_BATCH {
-                    return Err(Error::InvalidEncoding { what });
+                    return Err(Error::invalid(what));
                 }
                 let mut items = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -168,7 +170,7 @@ impl Response {
                             })
                         }
                         1 => Err(Refusal::from_byte(r.u8()?)?),
-                        _ => return Err(Error::InvalidEncoding { what }),
+                        _ => return Err(Error::invalid(what)),
                     });
                 }
                 let receipt = match r.bool()? {
@@ -178,7 +180,7 @@ impl Response {
                 Response::Reencrypted { items, receipt }
             }
             6 => Response::Audit(Box::new(AuditPage::read(&mut r)?)),
-            _ => return Err(Error::InvalidEncoding { what }),
+            _ => return Err(Error::invalid(what)),
         };
         r.finish()?;
         Ok(out)

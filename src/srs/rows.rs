@@ -172,6 +172,8 @@ pub(crate) fn reader<'a>(
 
 /// A registered principal.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Registration {
     /// Its role.
     pub role: Role,

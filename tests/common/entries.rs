@@ -14,7 +14,7 @@ use sesphr::Error;
 
 use super::world::{Actor, World, NOW};
 
-pub const UNTIL: Timestamp = Timestamp(10_000_000);
+pub const UNTIL: Timestamp = Timestamp::new(10_000_000);
 
 pub struct Entries {
     pub srv: World,

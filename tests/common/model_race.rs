@@ -183,7 +183,13 @@ impl World {
                 } else if g1.iter().all(|(s, _)| held(s)) {
                     assert_eq!(retry, Err(refused(Refusal::ApprovalMismatch)));
                 } else {
-                    let stale = matches!(retry, Err(Error::AclRejected(AclProblem::Stale { .. })));
+                    let stale = matches!(
+                        retry,
+                        Err(Error::AclRejected {
+                            problem: AclProblem::Stale { .. } | AclProblem::AlreadySeen,
+                            ..
+                        })
+                    );
                     assert!(stale, "{retry:?}");
                 }
                 let again = self.model.requests.iter().find(|q| q.id == first.id);
@@ -300,7 +306,7 @@ impl World {
                     return;
                 };
                 let two = if same { one.clone() } else { two };
-                let epoch = acl.section(&section).unwrap().epoch().0;
+                let epoch = acl.section(&section).unwrap().epoch().get();
                 let [first, second] = [&two, &one].map(|(e, _)| e.submission());
                 let writer = self.person(h);
                 let [first, second] = [first, second].map(|op| self.sign(writer, op, now));

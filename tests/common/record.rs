@@ -10,7 +10,7 @@ use sesphr::phr::{
 use sesphr::srs::Operation;
 use sesphr::Error;
 
-pub const UNTIL: Timestamp = Timestamp(10_000_000);
+pub const UNTIL: Timestamp = Timestamp::new(10_000_000);
 
 /// A world with a patient's record: a section the hospital writes and doctor 0 reads.
 pub struct Record {
@@ -74,7 +74,7 @@ impl Record {
     }
 
     pub fn named(&self, e: &SealedEntry) -> VerifiedAcl {
-        self.acls[e.header().acl_version().0 as usize - 1]
+        self.acls[e.header().acl_version().get() as usize - 1]
             .verify(&self.owner.verifying_key())
             .unwrap()
     }

@@ -294,7 +294,7 @@ fn decode_keys() -> Dir {
     let mut d = Dir::new();
     let owner = w.owner();
     let sk = owner
-        .section_key(w.records[0], w.sections[0][0], sesphr::phr::Epoch(1))
+        .section_key(w.records[0], w.sections[0][0], sesphr::phr::Epoch::new(1))
         .expect("section key");
     let doctor = &w.keys[DOCTOR];
     let rk = ReKey::new(&sk, &doctor.reader_key().public_key());
@@ -793,7 +793,7 @@ fn decode_acl() -> Dir {
     );
     // The re-encryption key (after its 68-byte id) replaced by one for another reader.
     let sk = owner
-        .section_key(w.records[0], w.sections[0][0], sesphr::phr::Epoch(1))
+        .section_key(w.records[0], w.sections[0][0], sesphr::phr::Epoch::new(1))
         .expect("section key");
     let other_rk = ReKey::new(&sk, &w.keys[PHARMACIST].reader_key().public_key());
     d.add(
@@ -1137,7 +1137,13 @@ fn decode_srs_rows(scenarios: &[(&str, Vec<u8>)]) -> Dir {
     );
     d.add(
         "outside-window-login-op",
-        doctor(w.srs_id, DOCTOR, DOCTOR, Timestamp(T0.0 + 301), &mut rng),
+        doctor(
+            w.srs_id,
+            DOCTOR,
+            DOCTOR,
+            Timestamp::new(T0.get() + 301),
+            &mut rng,
+        ),
     );
     d.add(
         "unregistered-login-op",
@@ -1145,7 +1151,13 @@ fn decode_srs_rows(scenarios: &[(&str, Vec<u8>)]) -> Dir {
     );
     d.add(
         "valid-login-op",
-        doctor(w.srs_id, DOCTOR, DOCTOR, Timestamp(T0.0 + 300), &mut rng),
+        doctor(
+            w.srs_id,
+            DOCTOR,
+            DOCTOR,
+            Timestamp::new(T0.get() + 300),
+            &mut rng,
+        ),
     );
     // Another operation under the nonce of a committed one (the doctor's withdrawal).
     let (withdraw, _) = f

@@ -19,7 +19,7 @@ const KEY_BLOCK_MAX: usize = 2 + 4 + 3 * 50 + 32 + 1 + Signature::SIZE;
 
 /// The error of a container that ends too early or goes on after its signature.
 fn malformed() -> io::Error {
-    io_error(Error::InvalidEncoding { what: WHAT })
+    io_error(Error::invalid(WHAT))
 }
 
 /// Reads exactly `buf.len()` bytes; an input that ends first is a truncated container.

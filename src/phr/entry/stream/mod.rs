@@ -63,7 +63,7 @@
 //! Everything returns [`std::io::Result`]; failures of this crate are an [`Error`] inside the
 //! [`std::io::Error`] (kind `InvalidData`, or `InvalidInput` for misuse), recovered with
 //! [`stream_error`]. A container cut short is the in-memory decoder's
-//! `Error::InvalidEncoding { what: "sealed entry" }`, not an `UnexpectedEof`. On any error, a
+//! `Error::invalid("sealed entry")`, not an `UnexpectedEof`. On any error, a
 //! writer's sink holds an incomplete container: discard it.
 
 mod container;
