@@ -431,7 +431,7 @@ fn equivocation_and_broken_chains_are_refused() {
     let before = h.to_bytes().unwrap();
     assert!(matches!(
         problem(h.accept(b.acl(), now).unwrap_err()),
-        AclProblem::BrokenChain { .. }
+        AclProblem::BrokenChain
     ));
     assert_eq!(h.to_bytes().unwrap(), before);
 
@@ -449,7 +449,7 @@ fn equivocation_and_broken_chains_are_refused() {
         .unwrap();
     assert!(matches!(
         problem(h.remember_past(other_v1.acl()).unwrap_err()),
-        AclProblem::BrokenChain { .. }
+        AclProblem::BrokenChain
     ));
     h.remember_past(fx.v1.acl()).unwrap();
 
@@ -468,7 +468,7 @@ fn equivocation_and_broken_chains_are_refused() {
     let mut fresh = fx.history();
     assert!(matches!(
         problem(fresh.accept(forged.acl(), now).unwrap_err()),
-        AclProblem::WrongOwner { .. }
+        AclProblem::WrongOwner
     ));
     let elsewhere = fx
         .owner
@@ -545,7 +545,7 @@ fn decoding_re_checks_everything() {
     let stranger = Owner::from_master(MasterSecret::from_raw([0x66; 32])).unwrap();
     assert!(matches!(
         problem(AclHistory::from_bytes(&bytes, &stranger.verifying_key()).unwrap_err()),
-        AclProblem::WrongOwner { .. }
+        AclProblem::WrongOwner
     ));
     // Envelope.
     let mut t = bytes.clone();
@@ -632,7 +632,7 @@ fn decoding_re_checks_everything() {
         .unwrap();
     assert!(matches!(
         problem(decode(&rebuild(&bytes, &[other_v1.acl(), &v2])).unwrap_err()),
-        AclProblem::BrokenChain { .. }
+        AclProblem::BrokenChain
     ));
     // An empty history round-trips.
     let empty = fx.history().to_bytes().unwrap();

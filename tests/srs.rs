@@ -951,3 +951,64 @@ fn a_writer_submitting_entries_delays_the_owners_revocation_by_one_retry() {
         Ok(Response::Done)
     );
 }
+
+/// A store that, the first time a given row is read, lets another handle run first.
+struct HookOnRead {
+    inner: Arc<MemoryStore>,
+    key: Vec<u8>,
+    hook: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl Store for HookOnRead {
+    fn get(&self, key: &[u8]) -> Result<Option<Row>, StoreError> {
+        if key == self.key {
+            let hook = self.hook.lock().unwrap().take();
+            if let Some(hook) = hook {
+                hook();
+            }
+        }
+        self.inner.get(key)
+    }
+    fn scan(&self, p: &[u8], after: Option<&[u8]>, n: usize) -> Result<Vec<Row>, StoreError> {
+        self.inner.scan(p, after, n)
+    }
+    fn commit(&self, c: &Changeset) -> Result<(), StoreError> {
+        self.inner.commit(c)
+    }
+}
+
+#[test]
+fn a_refusal_resting_on_rows_another_handle_changed_is_a_conflict() {
+    // One submission sent to two instances at once: the second reads its replay row
+    // (absent), then the first commits the whole operation, then the second reads the entry
+    // row (present). Answering "entry already exists" would be wrong — it is this very
+    // operation, and its retry gets the stored receipt — so the refusal's reads are checked
+    // and it answers a conflict.
+    let mut r = Record::new(16);
+    let h = r.hospital.clone();
+    let acl = r.acl();
+    let e = r.seal(&h, &acl, b"sent twice");
+    let submit = r.w.sign(&h, e.submission());
+    let entry_row = [
+        &[0x07][..],
+        r.record.as_bytes(),
+        e.header().entry().as_bytes(),
+    ]
+    .concat();
+    let (mut other, op, mut rng) = (r.w.handle(), submit.clone(), common::rng(17));
+    let now = r.w.now;
+    let hooked = HookOnRead {
+        inner: r.w.store.clone(),
+        key: entry_row,
+        hook: Mutex::new(Some(Box::new(move || {
+            let first = other.execute(&op, now, &mut rng);
+            assert!(matches!(first, Ok(Response::Accepted(_))), "{first:?}");
+        }))),
+    };
+    let mut srs = Srs::new(hooked, r.w.srs_key.clone(), "test", SrsConfig::default());
+    let second = srs.execute(&submit, now, &mut r.w.rng);
+    assert_eq!(second, Err(Error::Store(StoreError::Conflict)));
+    // Its retry is the exact retry of a committed operation: the stored receipt.
+    let retry = srs.execute(&submit, now, &mut r.w.rng);
+    assert!(matches!(retry, Ok(Response::Accepted(_))), "{retry:?}");
+}

@@ -15,7 +15,7 @@ use crate::sign::{SigningKey, VerifyingKey};
 use crate::srs::cache::Cache;
 use crate::srs::log::{self, Pending};
 use crate::srs::rows::{self, Head, Kind, Registration, ReplayRow};
-use crate::srs::store::Store;
+use crate::srs::store::{Store, StoreError};
 use crate::srs::tx::{store_error, Tx};
 use crate::srs::{
     gate, records, registry, requests, Operation, Receipt, Refusal, Response, SignedOperation,
@@ -215,166 +215,181 @@ impl<S: Store> Srs<S> {
                 }
             };
         }
-        // Who acts, proven before the body is decoded (a registration's body is only a role
-        // and the key that verifies it).
-        let (actor, decoded) = if op.kind() == crate::srs::operation::REGISTER {
-            let decoded = op.operation()?;
-            let Operation::Register { bundle, .. } = &decoded else {
-                return refuse(Refusal::UnknownPrincipal);
-            };
-            if op.signer != bundle.fingerprint() {
-                return refuse(Refusal::WrongSigner);
-            }
-            check(bundle.signing_key(), op.signer)?;
-            (None, decoded)
-        } else {
-            let version = tx.version(&rows::principal(op.principal))?;
-            let reg = match cache.principal(op.principal, version) {
-                Some(reg) => reg.clone(),
-                None => {
-                    let reg = registry::load(&mut tx, op.principal)?
-                        .ok_or(Error::refused(Refusal::UnknownPrincipal))?;
-                    cache.put_principal(op.principal, version, reg.clone());
-                    reg
+        // The operation, planned from the rows it reads; nothing is committed inside.
+        let plan = || -> Result<Response, Error> {
+            // Who acts, proven before the body is decoded (a registration's body is only a role
+            // and the key that verifies it).
+            let (actor, decoded) = if op.kind() == crate::srs::operation::REGISTER {
+                let decoded = op.operation()?;
+                let Operation::Register { bundle, .. } = &decoded else {
+                    return refuse(Refusal::UnknownPrincipal);
+                };
+                if op.signer != bundle.fingerprint() {
+                    return refuse(Refusal::WrongSigner);
                 }
+                check(bundle.signing_key(), op.signer)?;
+                (None, decoded)
+            } else {
+                let version = tx.version(&rows::principal(op.principal))?;
+                let reg = match cache.principal(op.principal, version) {
+                    Some(reg) => reg.clone(),
+                    None => {
+                        let reg = registry::load(&mut tx, op.principal)?
+                            .ok_or(Error::refused(Refusal::UnknownPrincipal))?;
+                        cache.put_principal(op.principal, version, reg.clone());
+                        reg
+                    }
+                };
+                if op.signer != reg.bundle.fingerprint() {
+                    return refuse(Refusal::WrongSigner);
+                }
+                check(reg.bundle.signing_key(), op.signer)?;
+                (Some(reg), op.operation()?)
             };
-            if op.signer != reg.bundle.fingerprint() {
-                return refuse(Refusal::WrongSigner);
+            let replay_key = rows::replay(op.principal, &op.nonce);
+            if let Some(row) = tx.get(&replay_key)? {
+                let seen = ReplayRow::decode(&row)?;
+                if seen.op_hash == op_hash {
+                    return Response::from_bytes_trusted(&seen.response);
+                }
+                return refuse(Refusal::Replayed);
             }
-            check(reg.bundle.signing_key(), op.signer)?;
-            (Some(reg), op.operation()?)
+            let response = match (&decoded, &actor) {
+                (Operation::Register { role, bundle }, _) => {
+                    registry::insert(&mut tx, op.principal, *role, *bundle, false)?;
+                    Response::Done
+                }
+                (Operation::Login, Some(reg)) => Response::Status {
+                    role: reg.role,
+                    active: reg.active,
+                },
+                (_, Some(reg)) if !reg.active => return refuse(Refusal::Inactive),
+                (Operation::Activate { target }, Some(reg)) => {
+                    registry::set_active(&mut tx, reg, *target, true)?
+                }
+                (Operation::Deactivate { target }, Some(reg)) => {
+                    registry::set_active(&mut tx, reg, *target, false)?
+                }
+                (Operation::ApplyUpdate(update), Some(reg)) => {
+                    let mut ctx = ctx!(reg);
+                    records::apply(&mut ctx, update)?;
+                    Response::Done
+                }
+                (
+                    Operation::Request {
+                        record,
+                        right,
+                        sections,
+                    },
+                    Some(reg),
+                ) => {
+                    let ctx = ctx!(reg);
+                    requests::file(ctx, *record, *right, sections)?
+                }
+                (Operation::Approve { request, update }, Some(reg)) => {
+                    let ctx = ctx!(reg);
+                    requests::approve(ctx, *request, update)?
+                }
+                (Operation::Reject { request }, Some(reg)) => {
+                    let ctx = ctx!(reg);
+                    requests::reject(ctx, *request)?
+                }
+                (Operation::Withdraw { request }, Some(reg)) => {
+                    let ctx = ctx!(reg);
+                    requests::withdraw(ctx, *request)?
+                }
+                (Operation::DeleteRequest { request }, Some(reg)) => {
+                    let ctx = ctx!(reg);
+                    requests::delete(ctx, *request)?
+                }
+                (
+                    Operation::SubmitEntry {
+                        header,
+                        key_block,
+                        body_hash,
+                        signature,
+                    },
+                    Some(reg),
+                ) => {
+                    let ctx = ctx!(reg);
+                    gate::submit(ctx, header, key_block, body_hash, signature, rng)?
+                }
+                (Operation::Reencrypt { record, entries }, Some(reg)) => {
+                    let ctx = ctx!(reg);
+                    gate::reencrypt(ctx, *record, entries)?
+                }
+                (
+                    Operation::Rewrap {
+                        record,
+                        entry,
+                        key_block,
+                    },
+                    Some(reg),
+                ) => {
+                    let ctx = ctx!(reg);
+                    gate::rewrap(ctx, *record, *entry, key_block)?
+                }
+                (Operation::Audit { record, from }, Some(reg)) => {
+                    let mut ctx = ctx!(reg);
+                    ctx.owned_head(*record)?;
+                    Response::Audit(alloc::boxed::Box::new(log::page(&mut tx, *record, *from)?))
+                }
+                (_, None) => return refuse(Refusal::UnknownPrincipal),
+            };
+            let mut response = response;
+            if let Some(pending) = pending.filter(|_| config.disclosure_log) {
+                let appended = log::append(&mut tx, key, *key_id, pending, now, rng)?;
+                if let (Response::Reencrypted { receipt, .. }, Event::Disclosed { .. }) =
+                    (&mut response, appended.last.event())
+                {
+                    *receipt = Some(alloc::boxed::Box::new(DisclosureReceipt {
+                        leaf: appended.last,
+                        proof: appended.proof,
+                        checkpoint: appended.checkpoint,
+                    }));
+                }
+            }
+            if matches!(decoded, Operation::Login | Operation::Audit { .. }) {
+                // A status query or an audit page: read-only, answered from the current rows
+                // every time (an exact retry after a deactivation must not report the stale
+                // status; an audit's answer can be large and is not worth a replay row).
+                return Ok(response);
+            }
+            let expiry = Timestamp(
+                op.time
+                    .0
+                    .saturating_add(config.window)
+                    .saturating_add(config.max_skew),
+            );
+            tx.put(
+                replay_key,
+                ReplayRow {
+                    expiry,
+                    op_hash,
+                    response: response.to_bytes(),
+                }
+                .encode(),
+            );
+            tx.put(
+                rows::replay_expiry(expiry, op.principal, &op.nonce),
+                rows::empty(Kind::ReplayExpiry),
+            );
+            Ok(response)
         };
-        let replay_key = rows::replay(op.principal, &op.nonce);
-        if let Some(row) = tx.get(&replay_key)? {
-            let seen = ReplayRow::decode(&row)?;
-            if seen.op_hash == op_hash {
-                return Response::from_bytes_trusted(&seen.response);
+        match plan() {
+            Ok(response) => {
+                *touched = commit(&*store, tx)?;
+                Ok(response)
             }
-            return refuse(Refusal::Replayed);
-        }
-        let response = match (&decoded, &actor) {
-            (Operation::Register { role, bundle }, _) => {
-                registry::insert(&mut tx, op.principal, *role, *bundle, false)?;
-                Response::Done
-            }
-            (Operation::Login, Some(reg)) => Response::Status {
-                role: reg.role,
-                active: reg.active,
+            // A refusal rests on the rows it read: if another handle changed one of them
+            // meanwhile, the refusal may be wrong (say "already exists" for what a concurrent
+            // commit of this very operation wrote), so it is a conflict to retry instead.
+            Err(e) if !matches!(e, Error::Store(_)) => match store.commit(&tx.validation()) {
+                Err(StoreError::Conflict) => Err(Error::Store(StoreError::Conflict)),
+                _ => Err(e),
             },
-            (_, Some(reg)) if !reg.active => return refuse(Refusal::Inactive),
-            (Operation::Activate { target }, Some(reg)) => {
-                registry::set_active(&mut tx, reg, *target, true)?
-            }
-            (Operation::Deactivate { target }, Some(reg)) => {
-                registry::set_active(&mut tx, reg, *target, false)?
-            }
-            (Operation::ApplyUpdate(update), Some(reg)) => {
-                let mut ctx = ctx!(reg);
-                records::apply(&mut ctx, update)?;
-                Response::Done
-            }
-            (
-                Operation::Request {
-                    record,
-                    right,
-                    sections,
-                },
-                Some(reg),
-            ) => {
-                let ctx = ctx!(reg);
-                requests::file(ctx, *record, *right, sections)?
-            }
-            (Operation::Approve { request, update }, Some(reg)) => {
-                let ctx = ctx!(reg);
-                requests::approve(ctx, *request, update)?
-            }
-            (Operation::Reject { request }, Some(reg)) => {
-                let ctx = ctx!(reg);
-                requests::reject(ctx, *request)?
-            }
-            (Operation::Withdraw { request }, Some(reg)) => {
-                let ctx = ctx!(reg);
-                requests::withdraw(ctx, *request)?
-            }
-            (Operation::DeleteRequest { request }, Some(reg)) => {
-                let ctx = ctx!(reg);
-                requests::delete(ctx, *request)?
-            }
-            (
-                Operation::SubmitEntry {
-                    header,
-                    key_block,
-                    body_hash,
-                    signature,
-                },
-                Some(reg),
-            ) => {
-                let ctx = ctx!(reg);
-                gate::submit(ctx, header, key_block, body_hash, signature, rng)?
-            }
-            (Operation::Reencrypt { record, entries }, Some(reg)) => {
-                let ctx = ctx!(reg);
-                gate::reencrypt(ctx, *record, entries)?
-            }
-            (
-                Operation::Rewrap {
-                    record,
-                    entry,
-                    key_block,
-                },
-                Some(reg),
-            ) => {
-                let ctx = ctx!(reg);
-                gate::rewrap(ctx, *record, *entry, key_block)?
-            }
-            (Operation::Audit { record, from }, Some(reg)) => {
-                let mut ctx = ctx!(reg);
-                ctx.owned_head(*record)?;
-                Response::Audit(alloc::boxed::Box::new(log::page(&mut tx, *record, *from)?))
-            }
-            (_, None) => return refuse(Refusal::UnknownPrincipal),
-        };
-        let mut response = response;
-        if let Some(pending) = pending.filter(|_| config.disclosure_log) {
-            let appended = log::append(&mut tx, key, *key_id, pending, now, rng)?;
-            if let (Response::Reencrypted { receipt, .. }, Event::Disclosed { .. }) =
-                (&mut response, appended.last.event())
-            {
-                *receipt = Some(alloc::boxed::Box::new(DisclosureReceipt {
-                    leaf: appended.last,
-                    proof: appended.proof,
-                    checkpoint: appended.checkpoint,
-                }));
-            }
+            Err(e) => Err(e),
         }
-        if matches!(decoded, Operation::Login | Operation::Audit { .. }) {
-            // A status query or an audit page: read-only, answered from the current rows
-            // every time (an exact retry after a deactivation must not report the stale
-            // status; an audit's answer can be large and is not worth a replay row).
-            *touched = commit(&*store, tx)?;
-            return Ok(response);
-        }
-        let expiry = Timestamp(
-            op.time
-                .0
-                .saturating_add(config.window)
-                .saturating_add(config.max_skew),
-        );
-        tx.put(
-            replay_key,
-            ReplayRow {
-                expiry,
-                op_hash,
-                response: response.to_bytes(),
-            }
-            .encode(),
-        );
-        tx.put(
-            rows::replay_expiry(expiry, op.principal, &op.nonce),
-            rows::empty(Kind::ReplayExpiry),
-        );
-        *touched = commit(&*store, tx)?;
-        Ok(response)
     }
 
     /// Forgets up to `limit` replay rows whose time has passed (their operations are outside

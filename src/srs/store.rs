@@ -189,7 +189,9 @@ pub trait Store {
     ) -> Result<Vec<Row>, StoreError>;
 
     /// Applies `changeset` atomically if every row it read still has the version it saw;
-    /// otherwise changes nothing and returns [`StoreError::Conflict`].
+    /// otherwise changes nothing and returns [`StoreError::Conflict`]. A changeset with no
+    /// writes only checks its reads (the SRS checks a refusal's reads this way before it
+    /// answers with the refusal).
     fn commit(&self, changeset: &Changeset) -> Result<(), StoreError>;
 }
 

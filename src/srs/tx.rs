@@ -70,6 +70,19 @@ impl<'s, S: Store + ?Sized> Tx<'s, S> {
                 .count()
     }
 
+    /// A changeset of this operation's reads and no writes: committing it only checks that
+    /// every row it read is unchanged.
+    pub(crate) fn validation(&self) -> Changeset {
+        Changeset {
+            reads: self
+                .reads
+                .iter()
+                .map(|(k, (v, _))| (k.clone(), *v))
+                .collect(),
+            writes: Vec::new(),
+        }
+    }
+
     pub(crate) fn finish(self) -> Changeset {
         Changeset {
             reads: self.reads.into_iter().map(|(k, (v, _))| (k, v)).collect(),
