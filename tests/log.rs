@@ -755,3 +755,25 @@ fn an_acl_rolled_back_under_a_kept_log_is_caught_by_the_owners_audit() {
         Err(Error::Log(LogProblem::StaleAcl))
     );
 }
+
+#[test]
+fn the_audit_operation_crosses_the_wire() {
+    // Every operation type decodes from its bytes (an audit sent over HTTP once did not).
+    let mut r = Record::new(13);
+    let p = r.patient.clone();
+    let signed = r.w.sign(
+        &p,
+        Operation::Audit {
+            record: r.record,
+            from: 0,
+        },
+    );
+    let decoded = SignedOperation::from_bytes(&signed.to_bytes()).unwrap();
+    assert_eq!(decoded, signed);
+    assert!(matches!(
+        decoded.operation(),
+        Ok(Operation::Audit { from: 0, .. })
+    ));
+    let page = r.w.srs.execute(&decoded, r.w.now, &mut r.w.rng).unwrap();
+    assert!(matches!(page, Response::Audit(_)), "{page:?}");
+}

@@ -363,6 +363,9 @@ impl Operation {
 /// below it).
 pub const MAX_BODY: usize = 8 << 20;
 
+/// The highest operation type (`Operation::Audit`); types run from 1.
+const LAST_KIND: u8 = 14;
+
 /// The operation type of a registration (its body carries the key that verifies it).
 pub(crate) const REGISTER: u8 = 1;
 
@@ -541,7 +544,7 @@ impl SignedOperation {
         let time = Timestamp(r.u64()?);
         let nonce = r.array()?;
         let kind = r.u8()?;
-        if !(1..=13).contains(&kind) {
+        if !(1..=LAST_KIND).contains(&kind) {
             return Err(Error::invalid("operation type"));
         }
         let body = r.lp32()?;

@@ -362,6 +362,7 @@ fn every_encoded_type_round_trips_through_bytes_json_and_cbor() {
             right: Right::Write,
             sections: vec![section],
         },
+        Operation::Audit { record, from: 3 },
     ];
     for op in &ops {
         seen.serde(op);
