@@ -1,0 +1,10 @@
+//! The reference SRS server for `sesphr` (issue 14): the library's [`sesphr::srs::Srs`] behind
+//! HTTP, its rows in SQLite or PostgreSQL, and a content-addressed blob store standing in
+//! for the cloud that holds sealed entries. `src/main.rs` is the server, `src/bin/client.rs`
+//! drives the whole story over HTTP, `src/bin/load.rs` measures it.
+
+pub mod errors;
+pub mod json;
+pub mod keyfile;
+pub mod server;
+pub mod store;
