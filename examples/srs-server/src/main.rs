@@ -44,8 +44,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     match run(Args::parse()) {
@@ -65,7 +64,11 @@ fn run(args: Args) -> Result<ExitCode, String> {
     if args.audit {
         let srs = sesphr::srs::Srs::new(first, key, &args.name, Default::default());
         let report = srs.audit().map_err(|e| format!("audit: {e}"))?;
-        println!("audited {} rows, {} problems", report.rows, report.problems.len());
+        println!(
+            "audited {} rows, {} problems",
+            report.rows,
+            report.problems.len()
+        );
         for (k, e) in &report.problems {
             println!("  row {}: {e}", hex::encode(k));
         }
@@ -75,7 +78,13 @@ fn run(args: Args) -> Result<ExitCode, String> {
             ExitCode::FAILURE
         });
     }
-    let pool = Arc::new(Pool::new(args.db.clone(), key, &args.name, args.handles, first));
+    let pool = Arc::new(Pool::new(
+        args.db.clone(),
+        key,
+        &args.name,
+        args.handles,
+        first,
+    ));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -68,7 +68,11 @@ fn id_of(f: &PartyFile) -> Result<PrincipalId, String> {
 
 impl Party {
     /// New keys and a random id, saved as `name` in `dir`.
-    pub fn create<R: RngCore + CryptoRng>(dir: &Path, name: &str, rng: &mut R) -> Result<Self, String> {
+    pub fn create<R: RngCore + CryptoRng>(
+        dir: &Path,
+        name: &str,
+        rng: &mut R,
+    ) -> Result<Self, String> {
         let signing = SigningKey::random(rng);
         let mut seed = [0u8; 32];
         rng.fill_bytes(&mut seed);
@@ -106,7 +110,11 @@ impl Party {
 
 impl Patient {
     /// A new master secret and a random id, saved as `name` in `dir`.
-    pub fn create<R: RngCore + CryptoRng>(dir: &Path, name: &str, rng: &mut R) -> Result<Self, String> {
+    pub fn create<R: RngCore + CryptoRng>(
+        dir: &Path,
+        name: &str,
+        rng: &mut R,
+    ) -> Result<Self, String> {
         let master = MasterSecret::random(rng);
         let id = PrincipalId::random(rng);
         let f = PartyFile {
@@ -165,7 +173,10 @@ mod tests {
         let q = Patient::load(&dir, "p").expect("load");
         assert_eq!(p.id, q.id);
         assert_eq!(p.owner.keys().bundle(), q.owner.keys().bundle());
-        assert!(Party::load(&dir, "p").is_err(), "a patient file is not a party file");
+        assert!(
+            Party::load(&dir, "p").is_err(),
+            "a patient file is not a party file"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -100,7 +100,13 @@ impl Remote {
         format!("{base}{path}")
     }
 
-    fn call(&self, method: &str, server: usize, path: &str, body: Option<&[u8]>) -> Result<Answer, Failure> {
+    fn call(
+        &self,
+        method: &str,
+        server: usize,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Answer, Failure> {
         let url = self.url(server, path);
         let gone = |e: ureq::Error| Failure {
             status: 0,
@@ -243,7 +249,12 @@ impl Remote {
     }
 
     /// An entry's acceptance receipt.
-    pub fn receipt(&self, server: usize, record: RecordId, entry: EntryId) -> Result<Receipt, Failure> {
+    pub fn receipt(
+        &self,
+        server: usize,
+        record: RecordId,
+        entry: EntryId,
+    ) -> Result<Receipt, Failure> {
         let path = format!(
             "/v1/records/{}/entries/{}/receipt",
             hex::encode(record.as_bytes()),
@@ -258,12 +269,17 @@ impl Remote {
     }
 
     /// Every accepted entry of a record's section (all pages).
-    pub fn entries(&self, server: usize, record: RecordId, section: SectionId) -> Result<Vec<EntryId>, Failure> {
+    pub fn entries(
+        &self,
+        server: usize,
+        record: RecordId,
+        section: SectionId,
+    ) -> Result<Vec<EntryId>, Failure> {
         let mut out = Vec::new();
         loop {
-            let after = out
-                .last()
-                .map_or(String::new(), |e: &EntryId| format!("&after={}", hex::encode(e.as_bytes())));
+            let after = out.last().map_or(String::new(), |e: &EntryId| {
+                format!("&after={}", hex::encode(e.as_bytes()))
+            });
             let path = format!(
                 "/v1/records/{}/sections/{}/entries?limit=500{after}",
                 hex::encode(record.as_bytes()),

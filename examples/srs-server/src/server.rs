@@ -169,10 +169,7 @@ pub fn router(pool: Arc<Pool>, max_blob: usize) -> Router {
                 .layer(DefaultBodyLimit::max(max_blob)),
         )
         .route("/v1/records/{record}/acl", get(acl))
-        .route(
-            "/v1/records/{record}/entries/{entry}/receipt",
-            get(receipt),
-        )
+        .route("/v1/records/{record}/entries/{entry}/receipt", get(receipt))
         .route(
             "/v1/records/{record}/sections/{section}/entries",
             get(entries),
@@ -191,7 +188,11 @@ fn bad(kind: &'static str, text: impl Into<String>) -> ApiError {
 }
 
 fn not_found(what: &str) -> ApiError {
-    ApiError::Http(StatusCode::NOT_FOUND, "not-found", format!("{what} not found"))
+    ApiError::Http(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        format!("{what} not found"),
+    )
 }
 
 fn id16(hex_text: &str, what: &'static str) -> Result<[u8; 16], ApiError> {
@@ -247,9 +248,7 @@ async fn operation(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let op = SignedOperation::from_bytes(&body)?;
-    let response = pool
-        .run(move |h, pool| Ok(execute(h, pool, &op)?))
-        .await?;
+    let response = pool.run(move |h, pool| Ok(execute(h, pool, &op)?)).await?;
     Ok(if wants_json(&q, &headers) {
         Json(crate::json::response(&response)).into_response()
     } else {
@@ -318,9 +317,7 @@ async fn receipt(
 ) -> Result<Response, ApiError> {
     let record = RecordId::new(id16(&record, "record id")?);
     let entry = EntryId::new(id16(&entry, "entry id")?);
-    let r = pool
-        .run(move |h, _| Ok(h.receipt(record, entry)?))
-        .await?;
+    let r = pool.run(move |h, _| Ok(h.receipt(record, entry)?)).await?;
     r.map(|r| octets(r.to_bytes().to_vec()))
         .ok_or_else(|| not_found("receipt"))
 }

@@ -318,9 +318,7 @@ impl Store for DbStore {
                     "SELECT key, version, value FROM rows WHERE key {op} $1 AND ($2::BYTEA IS NULL OR key < $2) ORDER BY key LIMIT $3"
                 );
                 let mut c = c.lock().map_err(unavailable)?;
-                let rows = c
-                    .query(&sql, &[&lower, &end, &limit])
-                    .map_err(pg_error)?;
+                let rows = c.query(&sql, &[&lower, &end, &limit]).map_err(pg_error)?;
                 Ok(rows
                     .iter()
                     .map(|r| Row {

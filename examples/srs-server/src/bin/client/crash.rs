@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use sesphr::phr::{EntryId, SealedEntry};
+use sesphr::phr::SealedEntry;
 use srs_server::parties::save_json;
 
 use crate::story::{current_acl, Cast, Story};
@@ -62,7 +62,6 @@ pub fn writes(ctx: &Ctx, acked: &Path, count: usize) -> Outcome {
 }
 
 pub fn check(ctx: &Ctx, acked: &Path) -> Outcome {
-    let cast = Cast::load(ctx)?;
     let mut story = Story::load(ctx)?;
     let (record, section) = (story.record()?, story.section()?);
     let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
@@ -72,10 +71,16 @@ pub fn check(ctx: &Ctx, acked: &Path) -> Outcome {
         .filter_map(|l| l.split_once(' '))
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
-    let listed = ctx.remote.entries(ctx.remote.next(), record, section).map_err(f("list"))?;
+    let listed = ctx
+        .remote
+        .entries(ctx.remote.next(), record, section)
+        .map_err(f("list"))?;
     let listed_hex: Vec<String> = listed.iter().map(|e| hex::encode(e.as_bytes())).collect();
     for a in &acked_ids {
-        ensure(listed_hex.contains(a), format!("acknowledged entry {a} is present"))?;
+        ensure(
+            listed_hex.contains(a),
+            format!("acknowledged entry {a} is present"),
+        )?;
     }
     // Every listed entry (acknowledged or caught in flight) is whole: its receipt verifies
     // against the header in its blob. Entries from before the stream are in the story.
@@ -85,25 +90,43 @@ pub fn check(ctx: &Ctx, acked: &Path) -> Outcome {
             .iter()
             .find(|(e, _)| e == hexid)
             .map(|(_, b)| b.clone())
-            .or_else(|| story.entries.iter().find(|s| s.entry == *hexid).map(|s| s.blob.clone()))
+            .or_else(|| {
+                story
+                    .entries
+                    .iter()
+                    .find(|s| s.entry == *hexid)
+                    .map(|s| s.blob.clone())
+            })
             .ok_or_else(|| format!("listed entry {hexid} was never written by this client"))?;
-        let bytes = ctx.remote.get_blob(ctx.remote.next(), &blob).map_err(f("blob"))?;
+        let bytes = ctx
+            .remote
+            .get_blob(ctx.remote.next(), &blob)
+            .map_err(f("blob"))?;
         let e = SealedEntry::from_bytes(&bytes).map_err(|e| e.to_string())?;
         ensure(e.header().entry() == *id, "the blob is the entry's")?;
-        let receipt = ctx.remote.receipt(ctx.remote.next(), record, *id).map_err(f("receipt"))?;
+        let receipt = ctx
+            .remote
+            .receipt(ctx.remote.next(), record, *id)
+            .map_err(f("receipt"))?;
         receipt
             .verify(&ctx.info.key, e.header())
             .map_err(|e| format!("receipt of {hexid}: {e}"))?;
         if !acked_ids.contains(hexid) && pending.iter().any(|(p, _)| p == hexid) {
             in_flight += 1;
         }
-        let _: Option<EntryId> = None;
     }
-    ensure(in_flight <= 1, "at most the one write in flight is present unacknowledged")?;
+    ensure(
+        in_flight <= 1,
+        "at most the one write in flight is present unacknowledged",
+    )?;
     // Later steps know these entries too.
     for (e, b) in &pending {
         if listed_hex.contains(e) && !story.entries.iter().any(|s| s.entry == *e) {
-            story.entries.push(crate::story::Stored { entry: e.clone(), blob: b.clone(), body: String::new() });
+            story.entries.push(crate::story::Stored {
+                entry: e.clone(),
+                blob: b.clone(),
+                body: String::new(),
+            });
         }
     }
     save_json(&ctx.dir, "story", &story)?;
@@ -113,6 +136,5 @@ pub fn check(ctx: &Ctx, acked: &Path) -> Outcome {
         listed.len(),
         in_flight
     );
-    let _ = cast;
     Ok(())
 }

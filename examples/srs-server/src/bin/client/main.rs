@@ -96,13 +96,23 @@ pub fn f(what: &str) -> impl Fn(Failure) -> String + '_ {
 
 impl Ctx {
     /// Signs `op` as `id` with `keys`, now.
-    pub fn sign(&self, id: PrincipalId, keys: &PrincipalKeys, op: Operation) -> Outcome<SignedOperation> {
+    pub fn sign(
+        &self,
+        id: PrincipalId,
+        keys: &PrincipalKeys,
+        op: Operation,
+    ) -> Outcome<SignedOperation> {
         SignedOperation::sign(keys, self.info.id, id, op, now(), &mut OsRng)
             .map_err(|e| format!("sign: {e}"))
     }
 
     /// Signs and runs `op` on the next server.
-    pub fn run(&self, id: PrincipalId, keys: &PrincipalKeys, op: Operation) -> Result<Response, Failure> {
+    pub fn run(
+        &self,
+        id: PrincipalId,
+        keys: &PrincipalKeys,
+        op: Operation,
+    ) -> Result<Response, Failure> {
         let signed = self.sign(id, keys, op).map_err(|text| Failure {
             status: 0,
             kind: "client".into(),
@@ -112,7 +122,13 @@ impl Ctx {
     }
 
     /// Runs `op` and expects `Response::Done`.
-    pub fn done(&self, what: &str, id: PrincipalId, keys: &PrincipalKeys, op: Operation) -> Outcome {
+    pub fn done(
+        &self,
+        what: &str,
+        id: PrincipalId,
+        keys: &PrincipalKeys,
+        op: Operation,
+    ) -> Outcome {
         let r = self.run(id, keys, op).map_err(f(what))?;
         ensure(r == Response::Done, format!("{what}: answered {r:?}"))
     }

@@ -102,7 +102,12 @@ pub fn write_entry(ctx: &Ctx, cast: &Cast, story: &Story, body: &str) -> Outcome
 }
 
 /// Uploads and submits a sealed entry; returns it and the submission's bytes.
-pub fn submit(ctx: &Ctx, cast: &Cast, sealed: &SealedEntry, body: &str) -> Outcome<(Stored, Vec<u8>)> {
+pub fn submit(
+    ctx: &Ctx,
+    cast: &Cast,
+    sealed: &SealedEntry,
+    body: &str,
+) -> Outcome<(Stored, Vec<u8>)> {
     let bytes = sealed.to_bytes().map_err(|e| e.to_string())?;
     let blob = ctx
         .remote
@@ -166,7 +171,10 @@ pub fn read_batch(
         let r = match item {
             Err(refusal) => Err(refusal),
             Ok(r) => {
-                ensure(r.entry == entry.header().entry(), "answers in the order asked")?;
+                ensure(
+                    r.entry == entry.header().entry(),
+                    "answers in the order asked",
+                )?;
                 let e = entry.clone().with_key_block(r.key_block);
                 let receipt = ctx
                     .remote
@@ -185,7 +193,10 @@ pub fn read_batch(
                     .keys
                     .open_entry(&e, &accepted, &r.recapsule, &acl)
                     .map_err(|e| format!("open: {e}"))?;
-                ensure(body == s.body.as_bytes(), "the opened entry is what was written")?;
+                ensure(
+                    body == s.body.as_bytes(),
+                    "the opened entry is what was written",
+                )?;
                 Ok(())
             }
         };
@@ -207,10 +218,22 @@ pub fn first_half(ctx: &Ctx) -> Outcome {
     let (admin, hospital, doctor) = (&cast.admin, &cast.hospital, &cast.doctor);
 
     // The admin bootstraps the SRS; a second bootstrap is refused.
-    let reg = ctx.sign(admin.id, &admin.keys, Operation::Register { role: Role::Admin, bundle: admin.keys.bundle() })?;
-    ctx.remote.bootstrap(ctx.remote.next(), &reg).map_err(f("bootstrap"))?;
+    let reg = ctx.sign(
+        admin.id,
+        &admin.keys,
+        Operation::Register {
+            role: Role::Admin,
+            bundle: admin.keys.bundle(),
+        },
+    )?;
+    ctx.remote
+        .bootstrap(ctx.remote.next(), &reg)
+        .map_err(f("bootstrap"))?;
     let again = ctx.remote.bootstrap(ctx.remote.next(), &reg);
-    ensure(matches!(&again, Err(e) if e.status == 409), format!("a second bootstrap is refused: {again:?}"))?;
+    ensure(
+        matches!(&again, Err(e) if e.status == 409),
+        format!("a second bootstrap is refused: {again:?}"),
+    )?;
     println!("admin bootstrapped the SRS");
 
     // Everyone registers (self-signed); inactive until the admin activates them.
@@ -222,13 +245,38 @@ pub fn first_half(ctx: &Ctx) -> Outcome {
         (cast.locum.id, &cast.locum.keys, Role::Doctor),
     ];
     for (id, keys, role) in people {
-        ctx.done("register", id, keys, Operation::Register { role, bundle: keys.bundle() })?;
+        ctx.done(
+            "register",
+            id,
+            keys,
+            Operation::Register {
+                role,
+                bundle: keys.bundle(),
+            },
+        )?;
         let r = ctx.run(id, keys, Operation::Login).map_err(f("login"))?;
-        ensure(r == Response::Status { role, active: false }, format!("registered, not active: {r:?}"))?;
-        ctx.done("activate", admin.id, &admin.keys, Operation::Activate { target: id })?;
+        ensure(
+            r == Response::Status {
+                role,
+                active: false,
+            },
+            format!("registered, not active: {r:?}"),
+        )?;
+        ctx.done(
+            "activate",
+            admin.id,
+            &admin.keys,
+            Operation::Activate { target: id },
+        )?;
     }
     // Only an admin activates.
-    ctx.refused("a doctor activating", 403, doctor.id, &doctor.keys, Operation::Activate { target: doctor.id })?;
+    ctx.refused(
+        "a doctor activating",
+        403,
+        doctor.id,
+        &doctor.keys,
+        Operation::Activate { target: doctor.id },
+    )?;
     println!("patient, hospital, doctor and locum registered and activated");
 
     // The patient creates a record: a section the hospital writes and the doctor reads.
@@ -238,13 +286,33 @@ pub fn first_half(ctx: &Ctx) -> Outcome {
     let until = Timestamp(now().0 + 30 * 86_400);
     let changes = [
         Change::AddSection { section },
-        Change::GrantWrite { section, writer: hospital.keys.bundle() },
-        Change::GrantRead { section, reader: doctor.keys.bundle(), history: History::All },
+        Change::GrantWrite {
+            section,
+            writer: hospital.keys.bundle(),
+        },
+        Change::GrantRead {
+            section,
+            reader: doctor.keys.bundle(),
+            history: History::All,
+        },
     ];
-    let update = owner.create_record(record, until, &changes, &mut rng).map_err(|e| e.to_string())?;
-    ctx.done("create record", cast.patient.id, patient_keys, Operation::ApplyUpdate(update.clone()))?;
-    let served = ctx.remote.acl(ctx.remote.next(), record, None).map_err(f("get ACL"))?;
-    ensure(served.to_bytes() == update.acl().to_bytes(), "the SRS serves the ACL the patient signed")?;
+    let update = owner
+        .create_record(record, until, &changes, &mut rng)
+        .map_err(|e| e.to_string())?;
+    ctx.done(
+        "create record",
+        cast.patient.id,
+        patient_keys,
+        Operation::ApplyUpdate(update.clone()),
+    )?;
+    let served = ctx
+        .remote
+        .acl(ctx.remote.next(), record, None)
+        .map_err(f("get ACL"))?;
+    ensure(
+        served.to_bytes() == update.acl().to_bytes(),
+        "the SRS serves the ACL the patient signed",
+    )?;
     println!("patient created the record and granted the hospital write, the doctor read");
 
     let mut story = Story {
@@ -261,43 +329,85 @@ pub fn first_half(ctx: &Ctx) -> Outcome {
     for i in 0..3 {
         let body = format!("entry {i}: blood pressure 12{i}/80, written before the restart");
         let acl = current_acl(ctx, &cast, record)?;
-        let sealed = hospital.keys.seal_entry(&acl, section, body.as_bytes(), now(), &mut rng).map_err(|e| e.to_string())?;
+        let sealed = hospital
+            .keys
+            .seal_entry(&acl, section, body.as_bytes(), now(), &mut rng)
+            .map_err(|e| e.to_string())?;
         let (stored, op_bytes) = submit(ctx, &cast, &sealed, &body)?;
         if i == 0 {
             // An exact retry answers the stored response (same bytes), on any instance.
-            let first = ctx.remote.op_bytes(ctx.remote.next(), &op_bytes, "").map_err(f("retry"))?;
-            let second = ctx.remote.op_bytes(ctx.remote.next(), &op_bytes, "").map_err(f("retry"))?;
+            let first = ctx
+                .remote
+                .op_bytes(ctx.remote.next(), &op_bytes, "")
+                .map_err(f("retry"))?;
+            let second = ctx
+                .remote
+                .op_bytes(ctx.remote.next(), &op_bytes, "")
+                .map_err(f("retry"))?;
             ensure(first == second, "an exact retry gets the same response")?;
             story.retry_op = hex::encode(&op_bytes);
             story.retry_response = hex::encode(&first);
         }
         story.entries.push(stored);
     }
-    let listed = ctx.remote.entries(ctx.remote.next(), record, section).map_err(f("list"))?;
-    ensure(listed.len() == 3, format!("the section lists 3 entries, not {}", listed.len()))?;
+    let listed = ctx
+        .remote
+        .entries(ctx.remote.next(), record, section)
+        .map_err(f("list"))?;
+    ensure(
+        listed.len() == 3,
+        format!("the section lists 3 entries, not {}", listed.len()),
+    )?;
     println!("hospital uploaded 3 entries, each accepted with a verified receipt");
 
     // Bad input gets the right status and the crate's error text.
-    let garbage = ctx.remote.op_bytes(ctx.remote.next(), b"not an operation", "");
-    ensure(matches!(&garbage, Err(e) if e.status == 400 && e.text.contains("signed operation")), format!("garbage: {garbage:?}"))?;
-    let mut forged = ctx.sign(doctor.id, &doctor.keys, Operation::Login)?.to_bytes();
+    let garbage = ctx
+        .remote
+        .op_bytes(ctx.remote.next(), b"not an operation", "");
+    ensure(
+        matches!(&garbage, Err(e) if e.status == 400 && e.text.contains("signed operation")),
+        format!("garbage: {garbage:?}"),
+    )?;
+    let mut forged = ctx
+        .sign(doctor.id, &doctor.keys, Operation::Login)?
+        .to_bytes();
     forged[90] ^= 1; // inside the nonce: the signature no longer verifies
     let forged = ctx.remote.op_bytes(ctx.remote.next(), &forged, "");
-    ensure(matches!(&forged, Err(e) if e.status == 401 && e.kind == "bad-signature"), format!("forged: {forged:?}"))?;
-    let wrong = ctx.remote.put_blob_as(ctx.remote.next(), &"00".repeat(32), b"body");
-    ensure(matches!(&wrong, Err(e) if e.status == 400 && e.kind == "hash-mismatch"), format!("wrong hash: {wrong:?}"))?;
+    ensure(
+        matches!(&forged, Err(e) if e.status == 401 && e.kind == "bad-signature"),
+        format!("forged: {forged:?}"),
+    )?;
+    let wrong = ctx
+        .remote
+        .put_blob_as(ctx.remote.next(), &"00".repeat(32), b"body");
+    ensure(
+        matches!(&wrong, Err(e) if e.status == 400 && e.kind == "hash-mismatch"),
+        format!("wrong hash: {wrong:?}"),
+    )?;
     let missing = ctx.remote.get_blob(ctx.remote.next(), &"11".repeat(32));
-    ensure(matches!(&missing, Err(e) if e.status == 404), format!("missing blob: {missing:?}"))?;
+    ensure(
+        matches!(&missing, Err(e) if e.status == 404),
+        format!("missing blob: {missing:?}"),
+    )?;
     // The human view of a response.
     let login = ctx.sign(doctor.id, &doctor.keys, Operation::Login)?;
-    let view = ctx.remote.op_bytes(ctx.remote.next(), &login.to_bytes(), "?view=json").map_err(f("json view"))?;
+    let view = ctx
+        .remote
+        .op_bytes(ctx.remote.next(), &login.to_bytes(), "?view=json")
+        .map_err(f("json view"))?;
     let view: serde_json::Value = serde_json::from_slice(&view).map_err(|e| e.to_string())?;
-    ensure(view["response"]["type"] == "status" && view["response"]["active"] == true, format!("json view: {view}"))?;
+    ensure(
+        view["response"]["type"] == "status" && view["response"]["active"] == true,
+        format!("json view: {view}"),
+    )?;
     println!("bad input: 400 decode, 401 forged signature, 400 wrong blob hash, 404 missing blob");
 
     // The doctor downloads the entries and has them re-encrypted in one batch.
     let read = read_batch(ctx, &cast, &story, doctor, &story.entries)?;
-    ensure(read.iter().all(Result::is_ok), format!("the doctor reads every entry: {read:?}"))?;
+    ensure(
+        read.iter().all(Result::is_ok),
+        format!("the doctor reads every entry: {read:?}"),
+    )?;
     // The locum, never granted, is refused every entry.
     let locum = read_batch(ctx, &cast, &story, &cast.locum, &story.entries)?;
     ensure(locum.iter().all(Result::is_err), "the locum reads nothing")?;
@@ -312,65 +422,136 @@ pub fn second_half(ctx: &Ctx) -> Outcome {
     let cast = Cast::load(ctx)?;
     let mut story = Story::load(ctx)?;
     let (record, section) = (story.record()?, story.section()?);
-    let (patient, hospital, doctor) = (&cast.patient, &cast.hospital, &cast.doctor);
+    let (patient, doctor) = (&cast.patient, &cast.doctor);
 
     // Everything is still there: the entries, their receipts, the stored response.
-    let listed = ctx.remote.entries(ctx.remote.next(), record, section).map_err(f("list"))?;
+    let listed = ctx
+        .remote
+        .entries(ctx.remote.next(), record, section)
+        .map_err(f("list"))?;
     for s in &story.entries {
-        ensure(listed.iter().any(|e| hex::encode(e.as_bytes()) == s.entry), "every entry survived the restart")?;
+        ensure(
+            listed.iter().any(|e| hex::encode(e.as_bytes()) == s.entry),
+            "every entry survived the restart",
+        )?;
     }
     let retry = hex::decode(&story.retry_op).map_err(|e| e.to_string())?;
     let answer = ctx.remote.op_bytes(ctx.remote.next(), &retry, "");
     match answer {
-        Ok(bytes) => ensure(hex::encode(bytes) == story.retry_response, "the stored response survived the restart")?,
+        Ok(bytes) => ensure(
+            hex::encode(bytes) == story.retry_response,
+            "the stored response survived the restart",
+        )?,
         // Outside the window (a long pause between the halves), the retry is refused as stale.
-        Err(e) => ensure(e.status == 403 && e.text.contains("window"), format!("retry: {e}"))?,
+        Err(e) => ensure(
+            e.status == 403 && e.text.contains("window"),
+            format!("retry: {e}"),
+        )?,
     }
     let read = read_batch(ctx, &cast, &story, doctor, &story.entries)?;
-    ensure(read.iter().all(Result::is_ok), format!("the doctor still reads every entry: {read:?}"))?;
-    println!("after the restart: 3 entries listed, re-encrypted and opened again");
+    ensure(
+        read.iter().all(Result::is_ok),
+        format!("the doctor still reads every entry: {read:?}"),
+    )?;
+    println!(
+        "after the restart: all {} entries listed, re-encrypted and opened again",
+        story.entries.len()
+    );
 
     // One more entry, then the patient revokes the doctor.
     let fourth = write_entry(ctx, &cast, &story, "entry 3: written after the restart")?;
     story.entries.push(fourth);
     let read = read_batch(ctx, &cast, &story, doctor, &story.entries)?;
-    ensure(read.iter().all(Result::is_ok), "the doctor reads the new entry too")?;
+    ensure(
+        read.iter().all(Result::is_ok),
+        "the doctor reads the new entry too",
+    )?;
     let acl = current_acl(ctx, &cast, record)?;
-    let revoke = [Change::RevokeRead { section, reader: doctor.keys.bundle().fingerprint() }];
-    let update = patient.owner.update(&acl, Timestamp(story.until), &revoke, &mut OsRng).map_err(|e| e.to_string())?;
-    ctx.done("revoke", patient.id, patient.owner.keys(), Operation::ApplyUpdate(update))?;
+    let revoke = [Change::RevokeRead {
+        section,
+        reader: doctor.keys.bundle().fingerprint(),
+    }];
+    let update = patient
+        .owner
+        .update(&acl, Timestamp(story.until), &revoke, &mut OsRng)
+        .map_err(|e| e.to_string())?;
+    ctx.done(
+        "revoke",
+        patient.id,
+        patient.owner.keys(),
+        Operation::ApplyUpdate(update),
+    )?;
     println!("patient revoked the doctor");
 
     // The doctor is refused every entry, old and new; the patient still opens them.
     let after = write_entry(ctx, &cast, &story, "entry 4: written after the revocation")?;
     story.entries.push(after);
     let read = read_batch(ctx, &cast, &story, doctor, &story.entries)?;
-    ensure(read.iter().all(|r| r.is_err()), format!("the revoked doctor reads nothing: {read:?}"))?;
+    ensure(
+        read.iter().all(|r| r.is_err()),
+        format!("the revoked doctor reads nothing: {read:?}"),
+    )?;
     for s in &story.entries {
-        let bytes = ctx.remote.get_blob(ctx.remote.next(), &s.blob).map_err(f("download"))?;
+        let bytes = ctx
+            .remote
+            .get_blob(ctx.remote.next(), &s.blob)
+            .map_err(f("download"))?;
         let e = SealedEntry::from_bytes(&bytes).map_err(|e| e.to_string())?;
-        let receipt = ctx.remote.receipt(ctx.remote.next(), record, e.header().entry()).map_err(f("receipt"))?;
-        let accepted = receipt.verify(&ctx.info.key, e.header()).map_err(|e| e.to_string())?;
-        let acl = ctx.remote.acl(ctx.remote.next(), record, Some(e.header().acl_version())).map_err(f("ACL"))?
-            .verify(&patient.owner.verifying_key()).map_err(|e| e.to_string())?;
-        let body = patient.owner.open_entry(&e, &accepted, &acl).map_err(|e| format!("owner open: {e}"))?;
+        let receipt = ctx
+            .remote
+            .receipt(ctx.remote.next(), record, e.header().entry())
+            .map_err(f("receipt"))?;
+        let accepted = receipt
+            .verify(&ctx.info.key, e.header())
+            .map_err(|e| e.to_string())?;
+        let acl = ctx
+            .remote
+            .acl(ctx.remote.next(), record, Some(e.header().acl_version()))
+            .map_err(f("ACL"))?
+            .verify(&patient.owner.verifying_key())
+            .map_err(|e| e.to_string())?;
+        let body = patient
+            .owner
+            .open_entry(&e, &accepted, &acl)
+            .map_err(|e| format!("owner open: {e}"))?;
         ensure(body == s.body.as_bytes(), "the patient opens every entry")?;
     }
-    println!("doctor refused all {} entries; patient opened them all", story.entries.len());
+    println!(
+        "doctor refused all {} entries; patient opened them all",
+        story.entries.len()
+    );
 
     // The admin deactivates the doctor: its login says so, its requests are refused.
-    ctx.done("deactivate", cast.admin.id, &cast.admin.keys, Operation::Deactivate { target: doctor.id })?;
-    let r = ctx.run(doctor.id, &doctor.keys, Operation::Login).map_err(f("login"))?;
-    ensure(r == Response::Status { role: Role::Doctor, active: false }, format!("deactivated: {r:?}"))?;
+    ctx.done(
+        "deactivate",
+        cast.admin.id,
+        &cast.admin.keys,
+        Operation::Deactivate { target: doctor.id },
+    )?;
+    let r = ctx
+        .run(doctor.id, &doctor.keys, Operation::Login)
+        .map_err(f("login"))?;
+    ensure(
+        r == Response::Status {
+            role: Role::Doctor,
+            active: false,
+        },
+        format!("deactivated: {r:?}"),
+    )?;
     let e = ctx.refused(
         "an inactive doctor",
         403,
         doctor.id,
         &doctor.keys,
-        Operation::Reencrypt { record, entries: vec![EntryId::new(id16(&story.entries[0].entry)?)] },
+        Operation::Reencrypt {
+            record,
+            entries: vec![EntryId::new(id16(&story.entries[0].entry)?)],
+        },
     )?;
-    ensure(e.text == Error::NotAuthorized(Refusal::Inactive).to_string(), format!("the crate's error text: {}", e.text))?;
-    let _ = hospital;
+    ensure(
+        e.text == Error::NotAuthorized(Refusal::Inactive).to_string(),
+        format!("the crate's error text: {}", e.text),
+    )?;
     save_json(&ctx.dir, "story", &story)?;
     println!("second half: ok");
     Ok(())
