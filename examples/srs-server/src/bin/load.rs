@@ -1,1 +1,296 @@
-fn main() {}
+//! Load generator for the reference server (not run in CI; see BENCHMARKS.md "The reference
+//! server").
+//!
+//! ```sh
+//! srs-load seed --db sqlite:/tmp/load.sqlite --key /tmp/load.key --state /tmp/load --records 10000
+//! srs-server --db sqlite:/tmp/load.sqlite --key /tmp/load.key --name load   # prints ADDR
+//! srs-load run --server ADDR --pid PID --state /tmp/load --requests 3000 --concurrency 4
+//! ```
+//!
+//! `seed` writes straight into the database through the library (no HTTP: faster), one SRS
+//! handle over the server's own `Store`: an admin, a patient owning `--records` records (a
+//! `medical` section each, written by a hospital, read by a doctor), and one accepted entry
+//! in each of the first `--with-entries` records. `run` signs `--requests` one-entry
+//! re-encryption requests beforehand (signing is the client's cost), warms the server up,
+//! then sends them from `--concurrency` threads on 127.0.0.1, bounded by `--max-seconds`;
+//! it reports requests per second, p50/p99 latency, and the server processes' CPU time
+//! (utime + stime from /proc/PID/stat) per served request.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use sesphr::phr::{Change, EntryId, History, RecordId, Role, SectionName, Timestamp};
+use sesphr::srs::{Operation, Response, SignedOperation, Srs, SrsConfig};
+use srs_server::parties::{load_json, save_json, Party, Patient};
+use srs_server::remote::Remote;
+use srs_server::server::now;
+use srs_server::store::{DbStore, DbUrl};
+
+#[derive(Parser)]
+#[command(about = "Seeds a database and measures re-encryption load on a running server")]
+struct Args {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Fills a database through the library, in process.
+    Seed {
+        #[arg(long)]
+        db: DbUrl,
+        /// The server's key file (created if missing).
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long, default_value = "load")]
+        name: String,
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long, default_value_t = 10_000)]
+        records: usize,
+        /// How many of the records get an accepted entry (the ones the load reads).
+        #[arg(long, default_value_t = 100)]
+        with_entries: usize,
+    },
+    /// Sends signed re-encryption requests and measures.
+    Run {
+        #[arg(long = "server", required = true)]
+        servers: Vec<String>,
+        /// The server processes' pids (their CPU time is read from /proc).
+        #[arg(long = "pid")]
+        pids: Vec<u32>,
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long, default_value_t = 3000)]
+        requests: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 120)]
+        max_seconds: u64,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct LoadState {
+    records: usize,
+    /// (record, entry) pairs the doctor may read, hex.
+    targets: Vec<(String, String)>,
+}
+
+fn main() -> ExitCode {
+    let r = match Args::parse().cmd {
+        Cmd::Seed { db, key, name, state, records, with_entries } => {
+            seed(&db, &key, &name, &state, records, with_entries)
+        }
+        Cmd::Run { servers, pids, state, requests, concurrency, max_seconds } => {
+            run(&servers, &pids, &state, requests, concurrency, max_seconds)
+        }
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn exec(srs: &mut Srs<DbStore>, op: &SignedOperation) -> Result<Response, String> {
+    srs.execute(op, now(), &mut OsRng).map_err(|e| e.to_string())
+}
+
+fn seed(
+    db: &DbUrl,
+    key: &std::path::Path,
+    name: &str,
+    dir: &std::path::Path,
+    records: usize,
+    with_entries: usize,
+) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let key = srs_server::keyfile::load_or_create(key)?;
+    let store = DbStore::open(db).map_err(|e| e.to_string())?;
+    if let DbStore::Sqlite(c) = &store {
+        // Seeding only: a crash here means seeding again.
+        c.execute_batch("PRAGMA synchronous=OFF").map_err(|e| e.to_string())?;
+    }
+    let mut srs = Srs::new(store, key, name, SrsConfig::default());
+    let mut rng = OsRng;
+    let admin = Party::create(dir, "admin", &mut rng)?;
+    let patient = Patient::create(dir, "patient", &mut rng)?;
+    let hospital = Party::create(dir, "hospital", &mut rng)?;
+    let doctor = Party::create(dir, "doctor", &mut rng)?;
+    let sign = |id, keys: &sesphr::phr::PrincipalKeys, op| {
+        SignedOperation::sign(keys, srs.id(), id, op, now(), &mut OsRng).map_err(|e| e.to_string())
+    };
+    let reg = sign(admin.id, &admin.keys, Operation::Register { role: Role::Admin, bundle: admin.keys.bundle() })?;
+    srs.bootstrap(&reg, now()).map_err(|e| e.to_string())?;
+    let owner = &patient.owner;
+    for (id, keys, role) in [
+        (patient.id, owner.keys(), Role::Patient),
+        (hospital.id, &hospital.keys, Role::Hospital),
+        (doctor.id, &doctor.keys, Role::Doctor),
+    ] {
+        exec(&mut srs, &sign(id, keys, Operation::Register { role, bundle: keys.bundle() })?)?;
+        exec(&mut srs, &sign(admin.id, &admin.keys, Operation::Activate { target: id })?)?;
+    }
+    let section = owner.section_id(&SectionName::new("medical").map_err(|e| e.to_string())?);
+    let until = Timestamp(now().0 + 365 * 86_400);
+    let changes = [
+        Change::AddSection { section },
+        Change::GrantWrite { section, writer: hospital.keys.bundle() },
+        Change::GrantRead { section, reader: doctor.keys.bundle(), history: History::All },
+    ];
+    let started = Instant::now();
+    let mut targets = Vec::new();
+    for i in 0..records {
+        let record = owner.record_id(&format!("record {i}")).map_err(|e| e.to_string())?;
+        let update = owner.create_record(record, until, &changes, &mut rng).map_err(|e| e.to_string())?;
+        exec(&mut srs, &sign(patient.id, owner.keys(), Operation::ApplyUpdate(update.clone()))?)?;
+        if i < with_entries {
+            let acl = update.acl().verify(&owner.verifying_key()).map_err(|e| e.to_string())?;
+            let e = hospital
+                .keys
+                .seal_entry(&acl, section, format!("entry of record {i}").as_bytes(), now(), &mut rng)
+                .map_err(|e| e.to_string())?;
+            let bytes = e.to_bytes().map_err(|e| e.to_string())?;
+            let hash: [u8; 32] = sha2::Digest::finalize(sha2::Digest::chain_update(sha2::Sha256::default(), &bytes)).into();
+            srs.store().put_blob(&hash, &bytes).map_err(|e| e.to_string())?;
+            exec(&mut srs, &sign(hospital.id, &hospital.keys, e.submission())?)?;
+            targets.push((hex::encode(record.as_bytes()), hex::encode(e.header().entry().as_bytes())));
+        }
+        if (i + 1) % 1000 == 0 {
+            eprintln!("{} records in {:.0} s", i + 1, started.elapsed().as_secs_f64());
+        }
+    }
+    save_json(dir, "load", &LoadState { records, targets })?;
+    println!("seeded {records} records ({with_entries} with an entry) in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| format!("pid {pid}: {e}"))?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or("bad /proc stat")?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state): utime is field 14, stime 15.
+    let ticks = |i: usize| f.get(i - 3).and_then(|v| v.parse::<u64>().ok()).ok_or("bad /proc stat");
+    let tck = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .unwrap_or(100.0);
+    Ok((ticks(14)? + ticks(15)?) as f64 / tck)
+}
+
+fn run(
+    servers: &[String],
+    pids: &[u32],
+    dir: &std::path::Path,
+    requests: usize,
+    concurrency: usize,
+    max_seconds: u64,
+) -> Result<(), String> {
+    let remote = Remote::new(servers);
+    let info = remote.info(0).map_err(|e| e.to_string())?;
+    let doctor = Party::load(dir, "doctor")?;
+    let state: LoadState = load_json(dir, "load")?;
+    let parse = |s: &str| -> Result<[u8; 16], String> {
+        hex::decode(s).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| "bad id".to_string())
+    };
+    let targets: Vec<(RecordId, EntryId)> = state
+        .targets
+        .iter()
+        .map(|(r, e)| Ok((RecordId::new(parse(r)?), EntryId::new(parse(e)?))))
+        .collect::<Result<_, String>>()?;
+    if targets.is_empty() {
+        return Err("no targets: seed with --with-entries".into());
+    }
+    let warmup = (targets.len() * 2).max(200);
+    let mut rng = OsRng;
+    let mut ops = Vec::with_capacity(requests + warmup);
+    for _ in 0..requests + warmup {
+        let (record, entry) = targets[rng.next_u32() as usize % targets.len()];
+        let op = Operation::Reencrypt { record, entries: vec![entry] };
+        let signed = SignedOperation::sign(&doctor.keys, info.id, doctor.id, op, now(), &mut rng).map_err(|e| e.to_string())?;
+        ops.push(signed.to_bytes());
+    }
+    let (warm, measured) = ops.split_at(warmup);
+    let send = |batch: &[Vec<u8>], deadline: Instant| -> Result<(Vec<Duration>, f64), String> {
+        let next = AtomicUsize::new(0);
+        let lat = Mutex::new(Vec::with_capacity(batch.len()));
+        let errors = Mutex::new(Vec::new());
+        let t0 = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..concurrency {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(op) = batch.get(i) else { break };
+                    if Instant::now() > deadline {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let r = remote.op_bytes(remote.next(), op, "");
+                    let d = t.elapsed();
+                    match r {
+                        // Decode every 100th answer fully (points checked): client CPU is
+                        // the server's competitor on 2 cores.
+                        Ok(body) if i % 100 != 0 || matches!(Response::from_bytes(&body), Ok(Response::Reencrypted(ref v)) if v.iter().all(Result::is_ok)) => {
+                            if let Ok(mut l) = lat.lock() {
+                                l.push(d);
+                            }
+                        }
+                        other => {
+                            if let Ok(mut e) = errors.lock() {
+                                e.push(format!("{:?}", other.map(|b| b.len())));
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let wall = t0.elapsed().as_secs_f64();
+        let errors = errors.into_inner().unwrap_or_default();
+        if let Some(e) = errors.first() {
+            return Err(format!("{} failed requests, first: {e}", errors.len()));
+        }
+        Ok((lat.into_inner().unwrap_or_default(), wall))
+    };
+    let deadline = Instant::now() + Duration::from_secs(max_seconds);
+    send(warm, deadline)?;
+    let cpu0: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum::<Result<f64, _>>()?;
+    let (mut lat, wall) = send(measured, deadline)?;
+    let cpu1: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum::<Result<f64, _>>()?;
+    lat.sort();
+    let n = lat.len();
+    if n == 0 {
+        return Err("no request served".into());
+    }
+    let pct = |p: f64| lat[((n as f64 * p) as usize).min(n - 1)].as_secs_f64() * 1e3;
+    println!(
+        "{n} re-encryptions ({} records in the database, {} read), {concurrency} client threads, {} server(s)",
+        state.records,
+        targets.len(),
+        servers.len()
+    );
+    println!("throughput: {:.1} req/s over {wall:.1} s", n as f64 / wall);
+    println!("latency: p50 {:.2} ms, p99 {:.2} ms", pct(0.50), pct(0.99));
+    if !pids.is_empty() {
+        println!(
+            "server CPU: {:.2} s in total, {:.3} ms per served re-encryption (utime+stime of {} process(es))",
+            cpu1 - cpu0,
+            (cpu1 - cpu0) * 1e3 / n as f64,
+            pids.len()
+        );
+    }
+    Ok(())
+}
