@@ -85,12 +85,22 @@ struct LoadState {
 
 fn main() -> ExitCode {
     let r = match Args::parse().cmd {
-        Cmd::Seed { db, key, name, state, records, with_entries } => {
-            seed(&db, &key, &name, &state, records, with_entries)
-        }
-        Cmd::Run { servers, pids, state, requests, concurrency, max_seconds } => {
-            run(&servers, &pids, &state, requests, concurrency, max_seconds)
-        }
+        Cmd::Seed {
+            db,
+            key,
+            name,
+            state,
+            records,
+            with_entries,
+        } => seed(&db, &key, &name, &state, records, with_entries),
+        Cmd::Run {
+            servers,
+            pids,
+            state,
+            requests,
+            concurrency,
+            max_seconds,
+        } => run(&servers, &pids, &state, requests, concurrency, max_seconds),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -102,7 +112,8 @@ fn main() -> ExitCode {
 }
 
 fn exec(srs: &mut Srs<DbStore>, op: &SignedOperation) -> Result<Response, String> {
-    srs.execute(op, now(), &mut OsRng).map_err(|e| e.to_string())
+    srs.execute(op, now(), &mut OsRng)
+        .map_err(|e| e.to_string())
 }
 
 fn seed(
@@ -118,7 +129,8 @@ fn seed(
     let store = DbStore::open(db).map_err(|e| e.to_string())?;
     if let DbStore::Sqlite(c) = &store {
         // Seeding only: a crash here means seeding again.
-        c.execute_batch("PRAGMA synchronous=OFF").map_err(|e| e.to_string())?;
+        c.execute_batch("PRAGMA synchronous=OFF")
+            .map_err(|e| e.to_string())?;
     }
     let mut srs = Srs::new(store, key, name, SrsConfig::default());
     let mut rng = OsRng;
@@ -126,10 +138,18 @@ fn seed(
     let patient = Patient::create(dir, "patient", &mut rng)?;
     let hospital = Party::create(dir, "hospital", &mut rng)?;
     let doctor = Party::create(dir, "doctor", &mut rng)?;
+    let srs_id = srs.id();
     let sign = |id, keys: &sesphr::phr::PrincipalKeys, op| {
-        SignedOperation::sign(keys, srs.id(), id, op, now(), &mut OsRng).map_err(|e| e.to_string())
+        SignedOperation::sign(keys, srs_id, id, op, now(), &mut OsRng).map_err(|e| e.to_string())
     };
-    let reg = sign(admin.id, &admin.keys, Operation::Register { role: Role::Admin, bundle: admin.keys.bundle() })?;
+    let reg = sign(
+        admin.id,
+        &admin.keys,
+        Operation::Register {
+            role: Role::Admin,
+            bundle: admin.keys.bundle(),
+        },
+    )?;
     srs.bootstrap(&reg, now()).map_err(|e| e.to_string())?;
     let owner = &patient.owner;
     for (id, keys, role) in [
@@ -137,51 +157,116 @@ fn seed(
         (hospital.id, &hospital.keys, Role::Hospital),
         (doctor.id, &doctor.keys, Role::Doctor),
     ] {
-        exec(&mut srs, &sign(id, keys, Operation::Register { role, bundle: keys.bundle() })?)?;
-        exec(&mut srs, &sign(admin.id, &admin.keys, Operation::Activate { target: id })?)?;
+        exec(
+            &mut srs,
+            &sign(
+                id,
+                keys,
+                Operation::Register {
+                    role,
+                    bundle: keys.bundle(),
+                },
+            )?,
+        )?;
+        exec(
+            &mut srs,
+            &sign(admin.id, &admin.keys, Operation::Activate { target: id })?,
+        )?;
     }
     let section = owner.section_id(&SectionName::new("medical").map_err(|e| e.to_string())?);
     let until = Timestamp(now().0 + 365 * 86_400);
     let changes = [
         Change::AddSection { section },
-        Change::GrantWrite { section, writer: hospital.keys.bundle() },
-        Change::GrantRead { section, reader: doctor.keys.bundle(), history: History::All },
+        Change::GrantWrite {
+            section,
+            writer: hospital.keys.bundle(),
+        },
+        Change::GrantRead {
+            section,
+            reader: doctor.keys.bundle(),
+            history: History::All,
+        },
     ];
     let started = Instant::now();
     let mut targets = Vec::new();
     for i in 0..records {
-        let record = owner.record_id(&format!("record {i}")).map_err(|e| e.to_string())?;
-        let update = owner.create_record(record, until, &changes, &mut rng).map_err(|e| e.to_string())?;
-        exec(&mut srs, &sign(patient.id, owner.keys(), Operation::ApplyUpdate(update.clone()))?)?;
+        let record = owner
+            .record_id(&format!("record {i}"))
+            .map_err(|e| e.to_string())?;
+        let update = owner
+            .create_record(record, until, &changes, &mut rng)
+            .map_err(|e| e.to_string())?;
+        exec(
+            &mut srs,
+            &sign(
+                patient.id,
+                owner.keys(),
+                Operation::ApplyUpdate(update.clone()),
+            )?,
+        )?;
         if i < with_entries {
-            let acl = update.acl().verify(&owner.verifying_key()).map_err(|e| e.to_string())?;
+            let acl = update
+                .acl()
+                .verify(&owner.verifying_key())
+                .map_err(|e| e.to_string())?;
             let e = hospital
                 .keys
-                .seal_entry(&acl, section, format!("entry of record {i}").as_bytes(), now(), &mut rng)
+                .seal_entry(
+                    &acl,
+                    section,
+                    format!("entry of record {i}").as_bytes(),
+                    now(),
+                    &mut rng,
+                )
                 .map_err(|e| e.to_string())?;
             let bytes = e.to_bytes().map_err(|e| e.to_string())?;
-            let hash: [u8; 32] = sha2::Digest::finalize(sha2::Digest::chain_update(sha2::Sha256::default(), &bytes)).into();
-            srs.store().put_blob(&hash, &bytes).map_err(|e| e.to_string())?;
-            exec(&mut srs, &sign(hospital.id, &hospital.keys, e.submission())?)?;
-            targets.push((hex::encode(record.as_bytes()), hex::encode(e.header().entry().as_bytes())));
+            let hash: [u8; 32] =
+                sha2::Digest::finalize(sha2::Digest::chain_update(sha2::Sha256::default(), &bytes))
+                    .into();
+            srs.store()
+                .put_blob(&hash, &bytes)
+                .map_err(|e| e.to_string())?;
+            exec(
+                &mut srs,
+                &sign(hospital.id, &hospital.keys, e.submission())?,
+            )?;
+            targets.push((
+                hex::encode(record.as_bytes()),
+                hex::encode(e.header().entry().as_bytes()),
+            ));
         }
         if (i + 1) % 1000 == 0 {
-            eprintln!("{} records in {:.0} s", i + 1, started.elapsed().as_secs_f64());
+            eprintln!(
+                "{} records in {:.0} s",
+                i + 1,
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     save_json(dir, "load", &LoadState { records, targets })?;
-    println!("seeded {records} records ({with_entries} with an entry) in {:.0} s", started.elapsed().as_secs_f64());
+    println!(
+        "seeded {records} records ({with_entries} with an entry) in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
 /// utime + stime of a process, in seconds.
 fn cpu_seconds(pid: u32) -> Result<f64, String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| format!("pid {pid}: {e}"))?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("pid {pid}: {e}"))?;
     // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or("bad /proc stat")?;
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or("bad /proc stat")?;
     let f: Vec<&str> = rest.split_whitespace().collect();
     // rest starts at field 3 (state): utime is field 14, stime 15.
-    let ticks = |i: usize| f.get(i - 3).and_then(|v| v.parse::<u64>().ok()).ok_or("bad /proc stat");
+    let ticks = |i: usize| {
+        f.get(i - 3)
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or("bad /proc stat")
+    };
     let tck = std::process::Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -205,7 +290,10 @@ fn run(
     let doctor = Party::load(dir, "doctor")?;
     let state: LoadState = load_json(dir, "load")?;
     let parse = |s: &str| -> Result<[u8; 16], String> {
-        hex::decode(s).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| "bad id".to_string())
+        hex::decode(s)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| "bad id".to_string())
     };
     let targets: Vec<(RecordId, EntryId)> = state
         .targets
@@ -220,8 +308,12 @@ fn run(
     let mut ops = Vec::with_capacity(requests + warmup);
     for _ in 0..requests + warmup {
         let (record, entry) = targets[rng.next_u32() as usize % targets.len()];
-        let op = Operation::Reencrypt { record, entries: vec![entry] };
-        let signed = SignedOperation::sign(&doctor.keys, info.id, doctor.id, op, now(), &mut rng).map_err(|e| e.to_string())?;
+        let op = Operation::Reencrypt {
+            record,
+            entries: vec![entry],
+        };
+        let signed = SignedOperation::sign(&doctor.keys, info.id, doctor.id, op, now(), &mut rng)
+            .map_err(|e| e.to_string())?;
         ops.push(signed.to_bytes());
     }
     let (warm, measured) = ops.split_at(warmup);
@@ -267,9 +359,15 @@ fn run(
     };
     let deadline = Instant::now() + Duration::from_secs(max_seconds);
     send(warm, deadline)?;
-    let cpu0: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum::<Result<f64, _>>()?;
+    let cpu0: f64 = pids
+        .iter()
+        .map(|p| cpu_seconds(*p))
+        .sum::<Result<f64, _>>()?;
     let (mut lat, wall) = send(measured, deadline)?;
-    let cpu1: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum::<Result<f64, _>>()?;
+    let cpu1: f64 = pids
+        .iter()
+        .map(|p| cpu_seconds(*p))
+        .sum::<Result<f64, _>>()?;
     lat.sort();
     let n = lat.len();
     if n == 0 {
