@@ -36,7 +36,7 @@ fail() { echo "e2e FAILED: $*" >&2; for f in "$tmp"/*.log; do echo "--- $f" >&2;
 start() {
   local name=$1 db=$2 out="$tmp/$1.out"
   : > "$out"
-  "$server" --db "$db" --key "$tmp/srs.key" --name e2e > "$out" 2>> "$tmp/$name.log" &
+  "$server" --db "$db" --key "$tmp/srs.key" --name e2e --max-blob 1048576 > "$out" 2>> "$tmp/$name.log" &
   pid=$!
   pids+=("$pid")
   for _ in $(seq 100); do

@@ -26,6 +26,7 @@ use sesphr::Error;
 use sha2::Digest;
 
 use crate::errors::ApiError;
+use crate::readlog::ReadLogged;
 use crate::store::{DbStore, DbUrl, SCHEMA_VERSION};
 
 /// How many times a conflicting operation is run again before the client gets 409.
@@ -48,7 +49,7 @@ pub struct Pool {
     key: SigningKey,
     name: String,
     config: SrsConfig,
-    idle: Mutex<Vec<Srs<DbStore>>>,
+    idle: Mutex<Vec<Srs<ReadLogged>>>,
     permits: tokio::sync::Semaphore,
     /// Operations served (any outcome).
     pub ops: AtomicU64,
@@ -61,7 +62,7 @@ impl Pool {
     /// startup, kept as the first handle.
     pub fn new(url: DbUrl, key: SigningKey, name: &str, size: usize, first: DbStore) -> Self {
         let config = SrsConfig::default();
-        let h = Srs::new(first, key.clone(), name, config);
+        let h = Srs::new(ReadLogged::new(first), key.clone(), name, config);
         Self {
             url,
             key,
@@ -85,7 +86,7 @@ impl Pool {
     pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Srs<DbStore>, &Pool) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut Srs<ReadLogged>, &Pool) -> Result<T, ApiError> + Send + 'static,
     {
         let _permit = self
             .permits
@@ -102,7 +103,12 @@ impl Pool {
                         tracing::warn!(error = %e, "cannot open a connection");
                         ApiError::from(StoreError::Unavailable)
                     })?;
-                    Srs::new(store, pool.key.clone(), &pool.name, pool.config)
+                    Srs::new(
+                        ReadLogged::new(store),
+                        pool.key.clone(),
+                        &pool.name,
+                        pool.config,
+                    )
                 }
             };
             let r = f(&mut h, &pool);
@@ -126,9 +132,10 @@ impl Pool {
     }
 }
 
-/// Runs a signed operation, again on a store conflict (bounded, with a short backoff).
+/// Runs a signed operation, again on a store conflict (bounded, with a short backoff) or on a
+/// refusal resting on rows that changed while it ran.
 pub fn execute(
-    h: &mut Srs<DbStore>,
+    h: &mut Srs<ReadLogged>,
     pool: &Pool,
     op: &SignedOperation,
 ) -> Result<sesphr::srs::Response, Error> {
@@ -137,7 +144,15 @@ pub fn execute(
     pool.ops.fetch_add(1, Ordering::Relaxed);
     let mut attempt = 0;
     loop {
-        match h.execute(op, now(), &mut rng) {
+        h.store().clear();
+        let mut r = h.execute(op, now(), &mut rng);
+        if matches!(&r, Err(e) if !matches!(e, Error::Store(_))) {
+            // A refusal: only if the rows it rests on are still what it read (readlog.rs).
+            if !h.store().reads_still_current().map_err(Error::Store)? {
+                r = Err(Error::Store(StoreError::Conflict));
+            }
+        }
+        match r {
             Err(Error::Store(StoreError::Conflict)) if attempt + 1 < MAX_RETRIES => {
                 pool.conflicts.fetch_add(1, Ordering::Relaxed);
                 attempt += 1;
@@ -276,7 +291,7 @@ async fn put_blob(
         ));
     }
     pool.run(move |h, _| {
-        h.store().put_blob(&hash, &body)?;
+        h.store().db().put_blob(&hash, &body)?;
         Ok(StatusCode::CREATED)
     })
     .await
@@ -284,7 +299,9 @@ async fn put_blob(
 
 async fn get_blob(State(pool): AppState, Path(hash): Path<String>) -> Result<Response, ApiError> {
     let hash = blob_hash(&hash)?;
-    let data = pool.run(move |h, _| Ok(h.store().get_blob(&hash)?)).await?;
+    let data = pool
+        .run(move |h, _| Ok(h.store().db().get_blob(&hash)?))
+        .await?;
     data.map(octets).ok_or_else(|| not_found("blob"))
 }
 

@@ -164,6 +164,57 @@ impl DbStore {
     }
 }
 
+impl DbStore {
+    /// The current versions of `keys` (absent: 0), read in one snapshot.
+    pub fn versions(&self, keys: &[&[u8]]) -> Result<Vec<RowVersion>, StoreError> {
+        match self {
+            DbStore::Sqlite(c) => {
+                use rusqlite::OptionalExtension;
+                let tx = c.unchecked_transaction().map_err(unavailable)?;
+                let mut out = Vec::with_capacity(keys.len());
+                {
+                    let mut s = tx
+                        .prepare_cached("SELECT version FROM rows WHERE key = ?1")
+                        .map_err(unavailable)?;
+                    for k in keys {
+                        let v: Option<i64> = s
+                            .query_row([k], |r| r.get(0))
+                            .optional()
+                            .map_err(unavailable)?;
+                        out.push(v.map_or(RowVersion::ABSENT, version_of));
+                    }
+                }
+                tx.commit().map_err(unavailable)?;
+                Ok(out)
+            }
+            DbStore::Postgres(c) => {
+                let mut c = c.lock().map_err(unavailable)?;
+                let mut tx = c
+                    .build_transaction()
+                    .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()
+                    .map_err(pg_error)?;
+                let found = tx
+                    .query(
+                        "SELECT key, version FROM rows WHERE key = ANY($1)",
+                        &[&keys],
+                    )
+                    .map_err(pg_error)?;
+                tx.commit().map_err(pg_error)?;
+                let now: std::collections::BTreeMap<Vec<u8>, i64> = found
+                    .iter()
+                    .map(|r| (r.get::<_, Vec<u8>>(0), r.get::<_, i64>(1)))
+                    .collect();
+                Ok(keys
+                    .iter()
+                    .map(|k| now.get(*k).map_or(RowVersion::ABSENT, |v| version_of(*v)))
+                    .collect())
+            }
+        }
+    }
+}
+
 fn migrate_sqlite(c: &mut rusqlite::Connection) -> Result<(), OpenError> {
     let tx = c
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

@@ -384,6 +384,13 @@ pub fn first_half(ctx: &Ctx) -> Outcome {
         matches!(&wrong, Err(e) if e.status == 400 && e.kind == "hash-mismatch"),
         format!("wrong hash: {wrong:?}"),
     )?;
+    // e2e.sh starts the servers with --max-blob 1048576.
+    let big = vec![7u8; (1 << 20) + 1];
+    let too_big = ctx.remote.put_blob(ctx.remote.next(), &big);
+    ensure(
+        matches!(&too_big, Err(e) if e.status == 413),
+        format!("an oversized blob: {too_big:?}"),
+    )?;
     let missing = ctx.remote.get_blob(ctx.remote.next(), &"11".repeat(32));
     ensure(
         matches!(&missing, Err(e) if e.status == 404),
@@ -400,7 +407,7 @@ pub fn first_half(ctx: &Ctx) -> Outcome {
         view["response"]["type"] == "status" && view["response"]["active"] == true,
         format!("json view: {view}"),
     )?;
-    println!("bad input: 400 decode, 401 forged signature, 400 wrong blob hash, 404 missing blob");
+    println!("bad input: 400 decode, 401 forged signature, 400 wrong blob hash, 413 oversized, 404 missing blob");
 
     // The doctor downloads the entries and has them re-encrypted in one batch.
     let read = read_batch(ctx, &cast, &story, doctor, &story.entries)?;
