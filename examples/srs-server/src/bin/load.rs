@@ -73,6 +73,9 @@ enum Cmd {
         concurrency: usize,
         #[arg(long, default_value_t = 120)]
         max_seconds: u64,
+        /// Also report the CPU time of every `postgres` process (the database's share).
+        #[arg(long)]
+        count_postgres: bool,
     },
 }
 
@@ -277,13 +280,25 @@ fn cpu_seconds(pid: u32) -> Result<f64, String> {
     Ok((ticks(14)? + ticks(15)?) as f64 / tck)
 }
 
+/// The pids of every process named `postgres`.
+fn postgres_pids() -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .collect()
+}
+
 fn run(
     servers: &[String],
     pids: &[u32],
     dir: &std::path::Path,
-    requests: usize,
-    concurrency: usize,
-    max_seconds: u64,
+    (requests, concurrency, max_seconds): (usize, usize, u64),
+    count_postgres: bool,
 ) -> Result<(), String> {
     let remote = Remote::new(servers);
     let info = remote.info(0).map_err(|e| e.to_string())?;
@@ -363,11 +378,19 @@ fn run(
         .iter()
         .map(|p| cpu_seconds(*p))
         .sum::<Result<f64, _>>()?;
+    let pg = if count_postgres {
+        postgres_pids()
+    } else {
+        Vec::new()
+    };
+    let pg_cpu = |pg: &[u32]| pg.iter().filter_map(|p| cpu_seconds(*p).ok()).sum::<f64>();
+    let pg0 = pg_cpu(&pg);
     let (mut lat, wall) = send(measured, deadline)?;
     let cpu1: f64 = pids
         .iter()
         .map(|p| cpu_seconds(*p))
         .sum::<Result<f64, _>>()?;
+    let pg1 = pg_cpu(&pg);
     lat.sort();
     let n = lat.len();
     if n == 0 {
@@ -388,6 +411,13 @@ fn run(
             cpu1 - cpu0,
             (cpu1 - cpu0) * 1e3 / n as f64,
             pids.len()
+        );
+    }
+    if count_postgres {
+        println!(
+            "PostgreSQL CPU: {:.3} ms per served re-encryption ({} postgres processes)",
+            (pg1 - pg0) * 1e3 / n as f64,
+            pg.len()
         );
     }
     Ok(())
