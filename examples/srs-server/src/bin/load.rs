@@ -103,7 +103,14 @@ fn main() -> ExitCode {
             requests,
             concurrency,
             max_seconds,
-        } => run(&servers, &pids, &state, requests, concurrency, max_seconds),
+            count_postgres,
+        } => run(
+            &servers,
+            &pids,
+            &state,
+            (requests, concurrency, max_seconds),
+            count_postgres,
+        ),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
