@@ -4,7 +4,9 @@
 # Builds in release, seeds a database of RECORDS (default 10 000) records through the library
 # (srs-load seed), starts the server(s) on 127.0.0.1, sends REQUESTS (default 3 000) signed
 # one-entry re-encryptions from CONCURRENCY (default 4) client threads, and prints req/s,
-# p50/p99 and the server processes' CPU time per served re-encryption. PostgreSQL: its own
+# p50/p99 and the server processes' CPU time per served re-encryption (SQLite with
+# synchronous=full, the default, and normal), then the same requests in process for the
+# in-process CPU time per operation. PostgreSQL: its own
 # cluster in a temporary directory (as in e2e.sh), one server, then two on the same database.
 # Seeded databases are kept in $LOAD_DIR (default /tmp/srs-load) and reused.
 set -euo pipefail
@@ -45,11 +47,18 @@ if [ "$what" = sqlite ] || [ "$what" = all ]; then
     "$bin/srs-load" seed --db "sqlite:$dir/sqlite.db" --key "$dir/sqlite.key" \
       --state "$dir/sqlite" --records "$records"
   fi
-  start "sqlite:$dir/sqlite.db" "$dir/sqlite.key"
-  echo "== SQLite, one server ($addr, pid $pid)"
-  "$bin/srs-load" run --server "$addr" --pid "$pid" --state "$dir/sqlite" \
-    --requests "$requests" --concurrency "$concurrency"
-  kill -TERM "$pid"; wait "$pid"
+  for sync in full normal; do
+    start "sqlite:$dir/sqlite.db?synchronous=$sync" "$dir/sqlite.key"
+    echo "== SQLite (synchronous=$sync), one server ($addr, pid $pid)"
+    "$bin/srs-load" run --server "$addr" --pid "$pid" --state "$dir/sqlite" \
+      --requests "$requests" --concurrency "$concurrency"
+    kill -TERM "$pid"; wait "$pid"
+  done
+  echo "== the same requests in process (no HTTP): MemoryStore, then SQLite (synchronous=normal)"
+  "$bin/srs-load" inproc --db "sqlite:$dir/sqlite.db" --key "$dir/sqlite.key" \
+    --state "$dir/sqlite" --requests "$requests" --memory
+  "$bin/srs-load" inproc --db "sqlite:$dir/sqlite.db?synchronous=normal" --key "$dir/sqlite.key" \
+    --state "$dir/sqlite" --requests "$requests"
 fi
 
 if [ "$what" = postgres ] || [ "$what" = all ]; then

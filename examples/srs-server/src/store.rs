@@ -106,14 +106,27 @@ impl DbStore {
     /// Opens one connection and brings the schema up to [`SCHEMA_VERSION`].
     pub fn open(url: &DbUrl) -> Result<Self, OpenError> {
         match url {
-            DbUrl::Sqlite(path) => {
+            DbUrl::Sqlite(spec) => {
+                // `PATH` or `PATH?synchronous=full|normal`.
+                let (path, sync) = match spec.rsplit_once("?synchronous=") {
+                    Some((p, s)) if s.eq_ignore_ascii_case("full") => (p, "FULL"),
+                    Some((p, s)) if s.eq_ignore_ascii_case("normal") => (p, "NORMAL"),
+                    Some(_) => {
+                        return Err(OpenError("sqlite: synchronous is full or normal".into()))
+                    }
+                    None => (spec.as_str(), "FULL"),
+                };
                 let mut c = rusqlite::Connection::open(path).map_err(open_err)?;
                 c.busy_timeout(std::time::Duration::from_secs(10))
                     .map_err(open_err)?;
-                // WAL: readers never block the writer. synchronous=FULL: a commit the server
-                // acknowledged survives a power loss too, not only a killed process.
-                c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
-                    .map_err(open_err)?;
+                // WAL: readers never block the writer. synchronous=FULL (the default): a
+                // commit the server acknowledged survives a power loss too; NORMAL: it
+                // survives a killed server process (the WAL is written before the answer)
+                // but the last commits may be lost to a power loss, and no fsync per commit.
+                c.execute_batch(&format!(
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync};"
+                ))
+                .map_err(open_err)?;
                 migrate_sqlite(&mut c)?;
                 Ok(DbStore::Sqlite(c))
             }

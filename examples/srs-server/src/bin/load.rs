@@ -58,6 +58,22 @@ enum Cmd {
         #[arg(long, default_value_t = 100)]
         with_entries: usize,
     },
+    /// The same requests in this process (no HTTP), for the in-process figure.
+    Inproc {
+        #[arg(long)]
+        db: DbUrl,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long, default_value = "load")]
+        name: String,
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long, default_value_t = 3000)]
+        requests: usize,
+        /// Copy the rows into a `MemoryStore` first (as the criterion bench runs).
+        #[arg(long)]
+        memory: bool,
+    },
     /// Sends signed re-encryption requests and measures.
     Run {
         #[arg(long = "server", required = true)]
@@ -96,6 +112,14 @@ fn main() -> ExitCode {
             records,
             with_entries,
         } => seed(&db, &key, &name, &state, records, with_entries),
+        Cmd::Inproc {
+            db,
+            key,
+            name,
+            state,
+            requests,
+            memory,
+        } => inproc(&db, &key, &name, &state, requests, memory),
         Cmd::Run {
             servers,
             pids,
@@ -300,15 +324,13 @@ fn postgres_pids() -> Vec<u32> {
         .collect()
 }
 
-fn run(
-    servers: &[String],
-    pids: &[u32],
+/// The load state, `requests` signed one-entry re-encryptions (plus a warm-up of the
+/// returned length first), as bytes.
+fn prepare(
     dir: &std::path::Path,
-    (requests, concurrency, max_seconds): (usize, usize, u64),
-    count_postgres: bool,
-) -> Result<(), String> {
-    let remote = Remote::new(servers);
-    let info = remote.info(0).map_err(|e| e.to_string())?;
+    srs: sesphr::srs::SrsId,
+    requests: usize,
+) -> Result<(LoadState, Vec<Vec<u8>>, usize), String> {
     let doctor = Party::load(dir, "doctor")?;
     let state: LoadState = load_json(dir, "load")?;
     let parse = |s: &str| -> Result<[u8; 16], String> {
@@ -322,22 +344,112 @@ fn run(
         .iter()
         .map(|(r, e)| Ok((RecordId::new(parse(r)?), EntryId::new(parse(e)?))))
         .collect::<Result<_, String>>()?;
-    if targets.is_empty() {
+    let Some(&first) = targets.first() else {
         return Err("no targets: seed with --with-entries".into());
-    }
-    let warmup = (targets.len() * 2).max(200);
+    };
+    // Every handle of the server (4 by default) sees every target record before the
+    // measured run, as the bench's warm handle has: about 10 requests per (handle, record).
+    let warmup = (targets.len() * 40).max(200);
     let mut rng = OsRng;
     let mut ops = Vec::with_capacity(requests + warmup);
     for _ in 0..requests + warmup {
-        let (record, entry) = targets[rng.next_u32() as usize % targets.len()];
+        let i = rng.next_u32() as usize % targets.len();
+        let (record, entry) = targets.get(i).copied().unwrap_or(first);
         let op = Operation::Reencrypt {
             record,
             entries: vec![entry],
         };
-        let signed = SignedOperation::sign(&doctor.keys, info.id, doctor.id, op, now(), &mut rng)
+        let signed = SignedOperation::sign(&doctor.keys, srs, doctor.id, op, now(), &mut rng)
             .map_err(|e| e.to_string())?;
         ops.push(signed.to_bytes());
     }
+    Ok((state, ops, warmup))
+}
+
+/// The same requests run in this process, over the seeded rows (copied into the library's
+/// `MemoryStore`, as the criterion bench does, or straight over the SQLite database), timed
+/// by this process's own CPU time: the in-process figure on the same machine, same data.
+fn inproc(
+    db: &DbUrl,
+    key: &std::path::Path,
+    name: &str,
+    dir: &std::path::Path,
+    requests: usize,
+    memory: bool,
+) -> Result<(), String> {
+    let key = srs_server::keyfile::load_or_create(key)?;
+    let store = DbStore::open(db).map_err(|e| e.to_string())?;
+    let srs_id = sesphr::srs::SrsId::new(&key.verifying_key(), name);
+    let (_, ops, warmup) = prepare(dir, srs_id, requests)?;
+    let mut rows = Vec::new();
+    if memory {
+        use sesphr::srs::Store;
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = store
+                .scan(&[], after.as_deref(), 4096)
+                .map_err(|e| e.to_string())?;
+            let done = page.len() < 4096;
+            after = page.last().map(|r| r.key.clone());
+            rows.extend(page);
+            if done {
+                break;
+            }
+        }
+    }
+    let n_rows = rows.len();
+    let mem = sesphr::srs::MemoryStore::from_rows(rows);
+    let run_all = |srs: &mut dyn FnMut(&SignedOperation) -> Result<Response, sesphr::Error>,
+                   batch: &[Vec<u8>]|
+     -> Result<(), String> {
+        for op in batch {
+            let op = SignedOperation::from_bytes(op).map_err(|e| e.to_string())?;
+            match srs(&op).map_err(|e| e.to_string())? {
+                Response::Reencrypted(v) if v.iter().all(Result::is_ok) => {}
+                other => return Err(format!("answered {other:?}")),
+            }
+        }
+        Ok(())
+    };
+    let (warm, measured) = ops.split_at(warmup);
+    let me = std::process::id();
+    let (cpu, wall) = if memory {
+        let mut srs = Srs::new(&mem, key, name, SrsConfig::default());
+        let mut f = |op: &SignedOperation| srs.execute(op, now(), &mut OsRng);
+        run_all(&mut f, warm)?;
+        let (c0, t0) = (cpu_seconds(me)?, Instant::now());
+        run_all(&mut f, measured)?;
+        (cpu_seconds(me)? - c0, t0.elapsed().as_secs_f64())
+    } else {
+        let mut srs = Srs::new(store, key, name, SrsConfig::default());
+        let mut f = |op: &SignedOperation| srs.execute(op, now(), &mut OsRng);
+        run_all(&mut f, warm)?;
+        let (c0, t0) = (cpu_seconds(me)?, Instant::now());
+        run_all(&mut f, measured)?;
+        (cpu_seconds(me)? - c0, t0.elapsed().as_secs_f64())
+    };
+    let n = measured.len() as f64;
+    println!(
+        "in process over {}: {:.3} ms CPU, {:.3} ms wall per SignedOperation::from_bytes + Srs::execute (1 entry), {} runs",
+        if memory { format!("MemoryStore ({n_rows} rows)") } else { "the SQLite database".into() },
+        cpu * 1e3 / n,
+        wall * 1e3 / n,
+        measured.len()
+    );
+    Ok(())
+}
+
+fn run(
+    servers: &[String],
+    pids: &[u32],
+    dir: &std::path::Path,
+    (requests, concurrency, max_seconds): (usize, usize, u64),
+    count_postgres: bool,
+) -> Result<(), String> {
+    let remote = Remote::new(servers);
+    let info = remote.info(0).map_err(|e| e.to_string())?;
+    let (state, ops, warmup) = prepare(dir, info.id, requests)?;
+    let targets = &state.targets;
     let (warm, measured) = ops.split_at(warmup);
     let send = |batch: &[Vec<u8>], deadline: Instant| -> Result<(Vec<Duration>, f64), String> {
         let next = AtomicUsize::new(0);
