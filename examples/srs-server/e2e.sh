@@ -136,6 +136,12 @@ victim=$pa
 crash --server "$a" --server "$b"
 start pg-a "$db"; a=$addr; pa=$pid
 "$client" --server "$a" --server "$b" --state "$state" crash-check --acked "$tmp/acked-$victim.txt"
+# The database goes away: 503 with the crate's error; it comes back: the servers reconnect.
+eval "$pg_stop" >/dev/null
+"$client" --server "$a" --state "$state" probe --expect 503
+"${as_pg[@]}" "$pgbin/pg_ctl" -D "$tmp/pg/data" -l "$tmp/pg/log" -w \
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $tmp/pg" start >/dev/null
+"$client" --server "$a" --state "$state" probe --expect 200 --tries 10
 stop "$pa"; stop "$pb"
 "$server" --db "$db" --key "$tmp/srs.key" --name e2e --audit || fail "audit"
 echo "== srs-server e2e: ok"

@@ -54,6 +54,14 @@ enum Step {
         #[arg(long, default_value_t = 400)]
         count: usize,
     },
+    /// The admin's login answers HTTP `expect` within `tries` attempts (a second apart):
+    /// 503 while the database is down, 200 once it is back.
+    Probe {
+        #[arg(long)]
+        expect: u16,
+        #[arg(long, default_value_t = 1)]
+        tries: u32,
+    },
     /// Every acknowledged write is present and whole.
     CrashCheck {
         /// The file `crash-writes` appended to.
@@ -150,6 +158,29 @@ impl Ctx {
     }
 }
 
+fn probe(ctx: &Ctx, expect: u16, tries: u32) -> Outcome {
+    let admin = srs_server::parties::Party::load(&ctx.dir, "admin")?;
+    let mut last = String::new();
+    for i in 0..tries.max(1) {
+        if i > 0 {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+        match ctx.run(admin.id, &admin.keys, Operation::Login) {
+            Ok(r) if expect == 200 => {
+                println!("probe: HTTP 200 ({r:?})");
+                return Ok(());
+            }
+            Ok(r) => last = format!("{r:?}"),
+            Err(e) if e.status == expect => {
+                println!("probe: {e}");
+                return Ok(());
+            }
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(format!("probe: expected HTTP {expect}, last answer {last}"))
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let remote = Remote::new(&args.servers);
@@ -174,6 +205,7 @@ fn main() -> ExitCode {
             Step::Race => race::race(&ctx),
             Step::CrashWrites { acked, count } => crash::writes(&ctx, &acked, count),
             Step::CrashCheck { acked } => crash::check(&ctx, &acked),
+            Step::Probe { expect, tries } => probe(&ctx, expect, tries),
         }
     })();
     match result {
