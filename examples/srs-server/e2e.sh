@@ -113,6 +113,10 @@ fi
 mkdir -p "$tmp/pg"
 if [ "$(id -u)" = 0 ]; then chown postgres "$tmp/pg"; fi
 port=$((20000 + RANDOM % 20000))
+for _ in 1 2 3 4 5; do  # a port nothing listens on
+  (: < "/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+  port=$((20000 + RANDOM % 20000))
+done
 "${as_pg[@]}" "$pgbin/initdb" -D "$tmp/pg/data" -U srs --auth=trust >/dev/null
 "${as_pg[@]}" "$pgbin/pg_ctl" -D "$tmp/pg/data" -l "$tmp/pg/log" -w \
   -o "-c listen_addresses=127.0.0.1 -p $port -k $tmp/pg" start >/dev/null

@@ -65,3 +65,28 @@ impl IntoResponse for ApiError {
         r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn library_errors_get_their_statuses() {
+        let cases = [
+            (Error::InvalidEncoding { what: "x" }, 400),
+            (Error::BadSignature, 401),
+            (Error::NotAuthorized(Refusal::UnknownPrincipal), 401),
+            (Error::NotAuthorized(Refusal::Inactive), 403),
+            (Error::Store(StoreError::Conflict), 409),
+            (Error::AlreadyExists { what: "x" }, 409),
+            (Error::NotFound { what: "x" }, 404),
+            (Error::TooLong { what: "x" }, 413),
+            (Error::Store(StoreError::Unavailable), 503),
+        ];
+        for (e, status) in cases {
+            let r = ApiError::from(e.clone()).into_response();
+            assert_eq!(r.status().as_u16(), status, "{e}");
+            assert!(r.headers().contains_key("x-srs-error"));
+        }
+    }
+}
