@@ -34,7 +34,7 @@ fn suffix() -> &'static str {
 
 fn dem(c: &mut Criterion) {
     let key = DataKey::from_raw([7u8; 32]);
-    let prefix = NoncePrefix([1, 2, 3, 4, 5, 6, 7]);
+    let prefix = NoncePrefix::new([1, 2, 3, 4, 5, 6, 7]);
     let aad = [9u8; 32];
     let raw = Aes256Gcm::new(&[7u8; 32].into());
     let nonce = Nonce::default();

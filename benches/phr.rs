@@ -15,8 +15,8 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sesphr::dem::{open_body, seal_body, DataKey, NoncePrefix};
 use sesphr::phr::{
-    Change, History, Limits, Owner, PrincipalId, PrincipalKeys, RecordId, Role, SealedEntry,
-    SectionId, SectionName, Timestamp, VerifiedAcl,
+    Change, EntryStream, History, Limits, Owner, PrincipalId, PrincipalKeys, RecordId, Role,
+    SealedEntry, SectionId, SectionName, Timestamp, VerifiedAcl,
 };
 use sesphr::pre::{encapsulate, ReCapsule, ReKey, ReaderSecretKey, SectionSecretKey};
 use sesphr::sign::{Purpose, SigningKey};
@@ -24,8 +24,8 @@ use sesphr::srs::{
     Accepted, Client, MemoryStore, Operation, Response, SignedOperation, Srs, SrsConfig,
 };
 
-const NOW: Timestamp = Timestamp(1_700_000_000);
-const UNTIL: Timestamp = Timestamp(1_800_000_000);
+const NOW: Timestamp = Timestamp::new(1_700_000_000);
+const UNTIL: Timestamp = Timestamp::new(1_800_000_000);
 /// Readers registered and granted on the `medical` section.
 const READERS: usize = 100;
 /// Extra sections, for the grant rows.
@@ -201,7 +201,7 @@ impl World {
 
     /// The SRS serves a signed re-encryption request of one entry.
     fn reencrypt(&self, ask: &SignedOperation, rng: &mut ChaCha20Rng) -> ReCapsule {
-        let Response::Reencrypted(items) = self.execute(ask, rng) else {
+        let Response::Reencrypted { items, .. } = self.execute(ask, rng) else {
             panic!("not a re-encryption")
         };
         items.into_iter().next().unwrap().unwrap().recapsule
@@ -282,6 +282,51 @@ fn phr(c: &mut Criterion) {
                     let ask = w.ask(0, &e, &mut rng);
                     let rc = w.reencrypt(&ask, &mut rng);
                     black_box(doctor.open_entry(&e, &accepted, &rc, &w.acl).unwrap())
+                })
+            },
+        );
+    }
+
+    // ----- streaming (std::io): the same entries through the writer and the verified reader -
+    // The container bytes equal `seal_entry` + `to_bytes`; the reader makes two passes.
+    for (n, label) in SIZES.into_iter().filter(|(n, _)| *n >= 64 << 10) {
+        slow(&mut g);
+        let pt: Vec<u8> = (0..n).map(|i| (i * 31 % 251) as u8).collect();
+        let entry = w.entry(n, &mut rng);
+        let accepted = w.submit(&entry, &mut rng);
+        let rc = w.reencrypt(&w.ask(0, &entry, &mut rng), &mut rng);
+        let container = entry.to_bytes().unwrap();
+        let mut sink = Vec::with_capacity(container.len());
+        let mut out = vec![0u8; 64 << 10];
+        g.throughput(Throughput::Bytes(n as u64));
+        g.bench_with_input(BenchmarkId::new("entry_writer", label), &pt, |b, pt| {
+            b.iter(|| {
+                sink.clear();
+                let mut wr = w
+                    .hospital
+                    .entry_writer(&w.acl, w.medical, n as u64, NOW, &mut sink, &mut rng)
+                    .unwrap();
+                for chunk in pt.chunks(64 << 10) {
+                    std::io::Write::write_all(&mut wr, chunk).unwrap();
+                }
+                black_box(wr.finish(&mut rng).unwrap().1)
+            })
+        });
+        g.bench_with_input(
+            BenchmarkId::new("open_stream (reader)", label),
+            &container,
+            |b, c| {
+                b.iter(|| {
+                    let s = EntryStream::new(std::io::Cursor::new(c)).unwrap();
+                    let mut r = doctor.open_stream(s, &accepted, &rc, &w.acl).unwrap();
+                    let mut total = 0;
+                    loop {
+                        let k = std::io::Read::read(&mut r, &mut out).unwrap();
+                        if k == 0 {
+                            break black_box(total);
+                        }
+                        total += k;
+                    }
                 })
             },
         );

@@ -398,7 +398,7 @@ impl Service {
         let signed = self
             .srs
             .acl_version(record, version)?
-            .ok_or_else(|| format!("the SRS has no ACL version {}", version.0))?;
+            .ok_or_else(|| format!("the SRS has no ACL version {}", version.get()))?;
         Ok(SignedAcl::from_bytes(&signed.to_bytes())?.verify(owner)?)
     }
 }
@@ -423,8 +423,8 @@ pub fn run<R: RngCore + CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<Report, BoxError> {
     // The crate reads no clock: the caller passes the time (here 2024-04-02, Unix seconds).
-    let now = Timestamp(1_712_052_000);
-    let until = Timestamp(now.0 + 365 * 24 * 3600);
+    let now = Timestamp::new(1_712_052_000);
+    let until = Timestamp::new(now.get() + 365 * 24 * 3600);
     let resources = split_bundle(bundle_json)?;
     let mut cloud = Cloud::default();
 
@@ -607,7 +607,7 @@ fn read_record<R: RngCore + CryptoRng + ?Sized>(
             record,
             entries: ids,
         };
-        let Response::Reencrypted(items) = service.call(&client, op, now, rng)? else {
+        let Response::Reencrypted { items, .. } = service.call(&client, op, now, rng)? else {
             return Err("the SRS answered a batch with something else".into());
         };
         if items.len() != entries.len() {

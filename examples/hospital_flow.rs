@@ -80,7 +80,7 @@ fn read_batch<R: RngCore + CryptoRng>(
         record,
         entries: ids,
     };
-    let Response::Reencrypted(items) = act(srs, reader, op, now, rng)? else {
+    let Response::Reencrypted { items, .. } = act(srs, reader, op, now, rng)? else {
         unreachable!("a re-encryption batch is answered item by item")
     };
     for ((name, entry, accepted), item) in entries.iter().zip(items) {
@@ -116,17 +116,22 @@ fn acl(
         None => srs.acl(record)?,
     };
     signed
-        .ok_or(Error::NotAuthorized(Refusal::NoAcl))?
+        .ok_or(Error::NotAuthorized {
+            refusal: Refusal::NoAcl,
+            section: None,
+            epoch: None,
+            principal: None,
+        })?
         .verify(patient)
 }
 
 fn main() -> Result<(), Error> {
     let mut rng = OsRng;
     let mut clock = 1_764_000_000u64;
-    let until = Timestamp(clock + 3600 * 24 * 365);
+    let until = Timestamp::new(clock + 3600 * 24 * 365);
     let mut now = || {
         clock += 60;
-        Timestamp(clock)
+        Timestamp::new(clock)
     };
 
     println!("== the service");
@@ -292,7 +297,7 @@ fn main() -> Result<(), Error> {
         r.sections().len()
     );
     for (state, at) in r.history() {
-        println!("    {state} at t={}", at.0);
+        println!("    {state} at t={}", at.get());
     }
 
     println!("== the doctor reads (one batch)");
@@ -382,7 +387,7 @@ fn main() -> Result<(), Error> {
     let current = acl(&clinic, record, None, &patient_key)?;
     println!(
         "  SRS deleted {deleted} re-encryption key(s); lab-results moved to epoch {}",
-        current.section(&lab).expect("section exists").epoch().0
+        current.section(&lab).expect("section exists").epoch().get()
     );
     let later = city_lab.seal_entry(&current, lab, b"HbA1c 5.1 % (2026-02-01)", now(), &mut rng)?;
     let later_ok = submit(&mut clinic, &city_lab_c, &later, now(), &mut rng)?;

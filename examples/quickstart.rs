@@ -16,8 +16,8 @@ use sesphr::Error;
 
 fn main() -> Result<(), Error> {
     let mut rng = OsRng;
-    let now = Timestamp(1_764_000_000);
-    let until = Timestamp(now.0 + 365 * 24 * 3600);
+    let now = Timestamp::new(1_764_000_000);
+    let until = Timestamp::new(now.get() + 365 * 24 * 3600);
 
     // The SRS: a store of rows (a database in production), the key it signs receipts with,
     // and its deployment name. Clients sign every operation for this SRS id.
@@ -82,7 +82,7 @@ fn main() -> Result<(), Error> {
     println!(
         "owner signed ACL v{} ({} bytes) and sent {} re-encryption key(s) ({} bytes each) \
          in a {}-byte signed operation",
-        update.acl().acl_unverified().version().0,
+        update.acl().acl_unverified().version().get(),
         update.acl().to_bytes().len(),
         update.keys_to_add().len(),
         sesphr::pre::ReKey::SIZE,
@@ -113,7 +113,7 @@ fn main() -> Result<(), Error> {
         record,
         entries: vec![entry.header().entry()],
     };
-    let Response::Reencrypted(items) =
+    let Response::Reencrypted { items, .. } =
         srs.execute(&doctor_c.sign(ask, now, &mut rng)?, now, &mut rng)?
     else {
         unreachable!("a re-encryption batch is answered item by item")
@@ -156,7 +156,7 @@ fn main() -> Result<(), Error> {
         record,
         entries: vec![entry.header().entry()],
     };
-    if let Response::Reencrypted(items) =
+    if let Response::Reencrypted { items, .. } =
         srs.execute(&stranger_c.sign(ask, now, &mut rng)?, now, &mut rng)?
     {
         for refusal in items.into_iter().filter_map(Result::err) {

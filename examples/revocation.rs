@@ -65,7 +65,7 @@ fn reencrypt<R: RngCore + CryptoRng>(
 ) -> Result<Vec<Result<Reencrypted, Refusal>>, Error> {
     let entries = entries.iter().map(|e| e.header().entry()).collect();
     let op = Operation::Reencrypt { record, entries };
-    let Response::Reencrypted(items) = act(srs, reader, op, now, rng)? else {
+    let Response::Reencrypted { items, .. } = act(srs, reader, op, now, rng)? else {
         unreachable!("a re-encryption batch is answered item by item")
     };
     Ok(items)
@@ -77,8 +77,8 @@ fn yes_no<T>(r: Result<T, Error>) -> &'static str {
 
 fn main() -> Result<(), Error> {
     let mut rng = OsRng;
-    let now = Timestamp(1_764_000_000);
-    let until = Timestamp(now.0 + 86_400 * 365);
+    let now = Timestamp::new(1_764_000_000);
+    let until = Timestamp::new(now.get() + 86_400 * 365);
     let store = MemoryStore::new();
     let mut srs = Srs::new(
         &store,
@@ -148,7 +148,7 @@ fn main() -> Result<(), Error> {
         now,
         &mut rng,
     )?;
-    let epoch = |acl: &VerifiedAcl| acl.section(&mh).expect("section").epoch().0;
+    let epoch = |acl: &VerifiedAcl| acl.section(&mh).expect("section").epoch().get();
     println!(
         "epoch {}: the hospital and a locum clinic write, the doctor and a therapist read",
         epoch(&acl1)
@@ -223,7 +223,7 @@ fn main() -> Result<(), Error> {
         if let Err(refusal) = item {
             println!(
                 "new entry at epoch {}: SRS says to the doctor: {refusal}",
-                after.key_block().epoch().0
+                after.key_block().epoch().get()
             );
         }
     }
@@ -232,7 +232,10 @@ fn main() -> Result<(), Error> {
     let rows = store.rows().map_err(Error::Store)?;
     let late = locum.seal_entry(&acl1, mh, b"written by a revoked writer", now, &mut rng)?;
     match act(&mut srs, &locum_c, late.submission(), now, &mut rng) {
-        Err(Error::NotAuthorized(Refusal::NoWriteRight)) => println!(
+        Err(Error::NotAuthorized {
+            refusal: Refusal::NoWriteRight,
+            ..
+        }) => println!(
             "the revoked locum's new entry: refused at the write gate (no write right), no \
              receipt, store unchanged: {}",
             store.rows().map_err(Error::Store)? == rows
@@ -254,18 +257,23 @@ fn main() -> Result<(), Error> {
     let rewrapped = unseen.clone().with_key_block(key_block);
     println!(
         "after re-wrap at the SRS (epoch {}, body and writer signature unchanged: {}), the kept one opens it: {}",
-        rewrapped.key_block().epoch().0,
+        rewrapped.key_block().epoch().get(),
         rewrapped.body() == unseen.body(),
         yes_no(doctor.open_entry(&rewrapped, &unseen_ok, &kept.recapsule, &acl1))
     );
     // A reader still granted gets the re-wrapped key block with its re-encryption.
     for item in reencrypt(&mut srs, &therapist_c, record, &[&unseen], now, &mut rng)? {
-        let item = item.map_err(Error::NotAuthorized)?;
+        let item = item.map_err(|refusal| Error::NotAuthorized {
+            refusal,
+            section: None,
+            epoch: None,
+            principal: None,
+        })?;
         let entry = unseen.clone().with_key_block(item.key_block);
         let opened = therapist.open_entry(&entry, &unseen_ok, &item.recapsule, &acl1)?;
         println!(
             "the therapist gets the epoch-{} key block from the SRS and reads: {:?}",
-            item.key_block.epoch().0,
+            item.key_block.epoch().get(),
             String::from_utf8_lossy(&opened)
         );
     }

@@ -40,8 +40,8 @@ use sesphr::srs::{
 };
 
 /// The SRS's clock, and the time every operation is signed at.
-pub const NOW: Timestamp = Timestamp(1_700_000_000);
-const UNTIL: Timestamp = Timestamp(1_800_000_000);
+pub const NOW: Timestamp = Timestamp::new(1_700_000_000);
+const UNTIL: Timestamp = Timestamp::new(1_800_000_000);
 /// Entries in the record, and the size of the batch re-encryption.
 pub const BATCH: usize = 100;
 const NAME: &str = "bench";
@@ -306,7 +306,8 @@ impl World {
         };
         // The floor computes exactly what the SRS serves.
         let mut srs = world.handle();
-        let Response::Reencrypted(items) = run(&mut srs, &world.reencrypt(1, rng), rng) else {
+        let Response::Reencrypted { items, .. } = run(&mut srs, &world.reencrypt(1, rng), rng)
+        else {
             panic!("not a re-encryption");
         };
         let item = items
@@ -358,6 +359,22 @@ impl World {
     /// A new handle over the store (with its own, empty cache).
     pub fn handle(&self) -> Handle<'_> {
         self.cast.handle()
+    }
+
+    /// A new handle over the store with another configuration (same key and name).
+    pub fn handle_with(&self, config: SrsConfig) -> Handle<'_> {
+        Srs::new(&self.cast.store, self.cast.key.clone(), NAME, config)
+    }
+
+    /// The real record and its section.
+    pub fn record(&self) -> (RecordId, SectionId) {
+        (self.cast.record, self.cast.medical)
+    }
+
+    /// `op` signed by the record's owner (`true`) or by the requester (`false`).
+    pub fn sign_as(&self, owner: bool, op: Operation, rng: &mut ChaCha20Rng) -> SignedOperation {
+        self.cast
+            .sign(if owner { OWNER } else { REQUESTER }, op, rng)
     }
 
     fn reencrypt(&self, n: usize, rng: &mut ChaCha20Rng) -> SignedOperation {

@@ -24,11 +24,12 @@ use std::sync::OnceLock;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sesphr::dem::WrappedKey;
+use sesphr::log;
 use sesphr::merkle;
 use sesphr::phr::{
-    AccessRequest, Acl, AclHash, AclProblem, AclUpdate, AclVerifier, AclVersion, BodyHeader,
-    Change, EntryId, Epoch, Fingerprint, History, KeyBlock, KeyBundle, MasterSecret, Owner,
-    PrincipalId, PrincipalKeys, ReKeyGrant, ReKeyId, RecordId, RequestAction, RequestId,
+    AccessRequest, Acl, AclHash, AclHistory, AclProblem, AclUpdate, AclVerifier, AclVersion,
+    BodyHeader, Change, EntryId, Epoch, Fingerprint, History, KeyBlock, KeyBundle, MasterSecret,
+    Owner, PrincipalId, PrincipalKeys, ReKeyGrant, ReKeyId, RecordId, RequestAction, RequestId,
     RequestState, Right, Role, SealedEntry, SectionId, SectionName, SignedAcl, Timestamp,
     VerifiedAcl,
 };
@@ -67,7 +68,8 @@ pub const TARGETS: &[(&str, Target)] = &[
 
 /// Fixed-size keys, signatures and small envelopes: `SectionPublicKey`, `ReaderPublicKey`,
 /// `SectionSecretKey`, `ReaderSecretKey`, `Capsule`, `ReKey`, `VerifyingKey`, `SigningKey`,
-/// `Signature`, `ProofOfPossession`, `WrappedKey`, `KeyBundle`, `MasterSecret`.
+/// `Signature`, `ProofOfPossession`, `WrappedKey`, `KeyBundle`, `MasterSecret`, `PrincipalKeys`,
+/// `Owner`.
 pub fn decode_keys(data: &[u8]) {
     decode_keys_count(data);
 }
@@ -82,7 +84,7 @@ pub fn decode_entry(data: &[u8]) {
     decode_entry_count(data);
 }
 
-/// `Acl`, `SignedAcl`, `AclUpdate`, `AccessRequest`.
+/// `Acl`, `SignedAcl`, `AclUpdate`, `AccessRequest`, `AclHistory`.
 pub fn decode_acl(data: &[u8]) {
     decode_acl_count(data);
 }
@@ -126,9 +128,9 @@ pub const CAST: usize = 6;
 
 /// The time of the fixtures (every fixture operation is signed and run at it) and the start
 /// time of `srs_ops`.
-pub const T0: Timestamp = Timestamp(1_700_000_000);
+pub const T0: Timestamp = Timestamp::new(1_700_000_000);
 /// `not_after` of the fixture ACL.
-pub const FAR: Timestamp = Timestamp(4_000_000_000);
+pub const FAR: Timestamp = Timestamp::new(4_000_000_000);
 /// The SRS's deployment name (with its key, it makes the SRS id every operation names).
 pub const SRS_NAME: &str = "sesphr-fuzz";
 
@@ -415,7 +417,7 @@ fn build_world() -> World {
                 Change::GrantRead {
                     section: lab,
                     reader: keys[DOCTOR].bundle(),
-                    history: History::FromEpoch(Epoch(0)),
+                    history: History::FromEpoch(Epoch::new(0)),
                 },
                 Change::SetDefaultHistory(History::All),
                 Change::AddSection {
@@ -450,7 +452,7 @@ fn build_world() -> World {
         .signing_key()
         .sign(Purpose::Entry, &[b"fuzz"], &mut rng)
         .expect("signature");
-    let jumped = with_epoch(owner, None, &update, medical, Epoch(2), &mut rng)
+    let jumped = with_epoch(owner, None, &update, medical, Epoch::new(2), &mut rng)
         .expect("the hand-signed epoch jump");
     let fresh = keys[HOSPITAL]
         .seal_entry(&acl, medical, b"fresh", T0, &mut rng)
@@ -550,7 +552,7 @@ fn build_world() -> World {
     };
     let pending = file(
         PHARMACIST,
-        Right::Read(Some(History::FromEpoch(Epoch(0)))),
+        Right::Read(Some(History::FromEpoch(Epoch::new(0)))),
         &[medical, lab],
         &mut rng,
     );
@@ -690,7 +692,7 @@ fn key_leaf(id: &ReKeyId, rekey: &ReKey) -> merkle::Hash {
     data.extend_from_slice(label);
     data.extend_from_slice(id.record.as_bytes());
     data.extend_from_slice(id.section.as_bytes());
-    data.extend_from_slice(&id.epoch.0.to_be_bytes());
+    data.extend_from_slice(&id.epoch.get().to_be_bytes());
     data.extend_from_slice(id.reader.as_bytes());
     data.extend_from_slice(&rekey.to_bytes());
     merkle::leaf_hash(&data)
@@ -706,7 +708,7 @@ fn key_count_with(acl: &Acl, over: Option<(SectionId, Epoch)>) -> u64 {
                 _ => p.epoch(),
             };
             p.readers()
-                .map(move |(_, g)| u64::from(top.0.saturating_sub(g.from.0)) + 1)
+                .map(move |(_, g)| u64::from(top.get().saturating_sub(g.from.get())) + 1)
         })
         .sum()
 }
@@ -719,11 +721,11 @@ pub fn implied_key_ids(acl: &Acl, limit: u64) -> Option<Vec<ReKeyId>> {
     let mut out = Vec::new();
     for (section, p) in acl.sections() {
         for (reader, g) in p.readers() {
-            for e in g.from.0..=p.epoch().0 {
+            for e in g.from.get()..=p.epoch().get() {
                 out.push(ReKeyId {
                     record: acl.record(),
                     section: *section,
-                    epoch: Epoch(e),
+                    epoch: Epoch::new(e),
                     reader: *reader,
                 });
             }
@@ -793,10 +795,10 @@ pub fn with_epoch<R: sesphr::rand_core::RngCore + sesphr::rand_core::CryptoRng>(
     }
     let mut bytes = acl.to_bytes().ok()?;
     let epoch_at = find(&bytes, section.as_bytes())? + 16;
-    if bytes.get(epoch_at..epoch_at + 4)? != policy.epoch().0.to_be_bytes() {
+    if bytes.get(epoch_at..epoch_at + 4)? != policy.epoch().get().to_be_bytes() {
         return None;
     }
-    splice_at(&mut bytes, epoch_at, &epoch.0.to_be_bytes())?;
+    splice_at(&mut bytes, epoch_at, &epoch.get().to_be_bytes())?;
     let key_at = find(&bytes, &policy.key().to_bytes())?;
     let key = owner.section_key(acl.record(), section, epoch).ok()?;
     splice_at(&mut bytes, key_at, &key.public_key().to_bytes())?;
@@ -901,7 +903,7 @@ fn decode_keys_count(data: &[u8]) -> usize {
         n += 1;
         let sk = w
             .owner()
-            .section_key(w.records[0], w.sections[0][0], Epoch(0))
+            .section_key(w.records[0], w.sections[0][0], Epoch::new(0))
             .expect("sk");
         let _ = ReKey::new(&sk, &pk).to_bytes();
     }
@@ -922,7 +924,7 @@ fn decode_keys_count(data: &[u8]) -> usize {
         n += 1;
         let section = w
             .owner()
-            .section_key(w.records[0], w.sections[0][0], Epoch(0))
+            .section_key(w.records[0], w.sections[0][0], Epoch::new(0))
             .expect("sk");
         let (c, k) = encapsulate(&section.public_key(), b"ctx", &mut r).expect("encapsulate");
         let rc = ReKey::new(&section, &sk.public_key()).reencrypt(&c);
@@ -940,7 +942,7 @@ fn decode_keys_count(data: &[u8]) -> usize {
         n += 1;
         let sk = w
             .owner()
-            .section_key(w.records[0], w.sections[0][0], Epoch(0))
+            .section_key(w.records[0], w.sections[0][0], Epoch::new(0))
             .expect("sk");
         let _ = sk.decapsulate(&c, b"ctx");
     }
@@ -1024,6 +1026,26 @@ fn decode_keys_count(data: &[u8]) -> usize {
         if let Ok(o) = Owner::from_master(m) {
             let _ = o.record_id("main");
         }
+    }
+    if let Some(k) = round_trip(data, "PrincipalKeys", PrincipalKeys::from_bytes, |v| {
+        v.to_bytes().to_vec()
+    }) {
+        n += 1;
+        // The halves belong together: a signature verifies under the bundle's key, and the
+        // reader key opens what is re-encrypted to the bundle's reader key.
+        let sig = k
+            .signing_key()
+            .sign(Purpose::Op, &[data], &mut r)
+            .expect("sign");
+        k.bundle()
+            .signing_key()
+            .verify(Purpose::Op, &[data], &sig)
+            .expect("decoded principal keys sign under their bundle");
+        assert!(k.reader_key().public_key() == *k.bundle().reader_key());
+    }
+    if let Some(o) = round_trip(data, "Owner", Owner::from_bytes, |v| v.to_bytes().to_vec()) {
+        n += 1;
+        let _ = o.record_id("main");
     }
     n
 }
@@ -1128,6 +1150,27 @@ fn decode_acl_count(data: &[u8]) -> usize {
         n += 1;
     }
     let authentic = w.signed_acls();
+    if let Some(h) = round_trip(
+        data,
+        "AclHistory",
+        |b| AclHistory::from_bytes(b, &owner_vk),
+        |v| v.to_bytes().expect("a decoded history re-encodes"),
+    ) {
+        n += 1;
+        // Everything a decoded history holds is an ACL the owner signed, newest last.
+        let kept: Vec<AclVersion> = h.versions().collect();
+        assert!(kept.windows(2).all(|p| p[0] < p[1]));
+        assert!(kept.len() <= usize::from(h.capacity().get()));
+        for v in kept {
+            let signed = h.get(v).expect("a listed version is kept");
+            assert!(
+                authentic.iter().any(|a| SignedAcl::from_bytes(a)
+                    .and_then(|s| s.verify(&owner_vk))
+                    .is_ok_and(|s| s == *signed)),
+                "a history holds an ACL the owner never signed"
+            );
+        }
+    }
     if let Some(s) = round_trip(data, "SignedAcl", SignedAcl::from_bytes, |v| v.to_bytes()) {
         n += 1;
         if s.verify(&owner_vk).is_ok() {
@@ -1170,16 +1213,26 @@ fn decode_acl_count(data: &[u8]) -> usize {
         }
         if same_acl_and_key_ids(&u, &w.update) && u != w.update {
             assert!(
-                r == Err(Error::NotAuthorized(Refusal::KeyNotCommitted)),
+                matches!(
+                    r,
+                    Err(Error::NotAuthorized {
+                        refusal: Refusal::KeyNotCommitted,
+                        ..
+                    })
+                ),
                 "another key value (or proof) than the owner's: {r:?}"
             );
         }
         if u == w.jumped {
             let medical = w.sections[0][0];
             assert!(
-                r == Err(Error::AclRejected(AclProblem::BadSuccession {
-                    section: medical
-                })),
+                matches!(
+                    r,
+                    Err(Error::AclRejected {
+                        problem: AclProblem::BadSuccession { section },
+                        ..
+                    }) if section == medical
+                ),
                 "an owner-signed epoch jump: {r:?}"
             );
         }
@@ -1247,6 +1300,12 @@ pub mod kind {
     pub const REPLAY_EXPIRY: u8 = 0x0d;
     /// record → the last time stamped for it.
     pub const CLOCK: u8 = 0x0e;
+    /// record → newest signed checkpoint ‖ frontier.
+    pub const LOG_HEAD: u8 = 0x0f;
+    /// record ‖ index → log leaf.
+    pub const LOG_LEAF: u8 = 0x10;
+    /// record ‖ level ‖ index → complete subtree hash.
+    pub const LOG_NODE: u8 = 0x11;
 }
 
 /// The key of a record's head row.
@@ -1270,7 +1329,7 @@ pub fn key_row(id: &ReKeyId) -> Vec<u8> {
         &[kind::KEY][..],
         id.record.as_bytes(),
         id.section.as_bytes(),
-        &id.epoch.0.to_be_bytes(),
+        &id.epoch.get().to_be_bytes(),
         id.reader.as_bytes(),
     ]
     .concat()
@@ -1284,8 +1343,8 @@ pub fn key_row_id(key: &[u8]) -> Option<ReKeyId> {
     Some(ReKeyId {
         record: RecordId::new(key[1..17].try_into().ok()?),
         section: SectionId::new(key[17..33].try_into().ok()?),
-        epoch: Epoch(u32::from_be_bytes(key[33..37].try_into().ok()?)),
-        reader: Fingerprint::from_raw(key[37..69].try_into().ok()?),
+        epoch: Epoch::new(u32::from_be_bytes(key[33..37].try_into().ok()?)),
+        reader: Fingerprint::new(key[37..69].try_into().ok()?),
     })
 }
 
@@ -1352,7 +1411,117 @@ fn decode_srs_rows_count(data: &[u8]) -> usize {
         n += 1;
         check_receipt(&rc);
     }
-    n + tampered_store(data)
+    n + decode_log(data) + tampered_store(data)
+}
+
+/// The fixture store's disclosure log: its newest checkpoint and every leaf.
+pub struct FixtureLog {
+    /// The newest signed checkpoint of record A's log.
+    pub checkpoint: log::SignedCheckpoint,
+    /// Every leaf, in order.
+    pub leaves: Vec<log::LogLeaf>,
+}
+
+/// Record A's log in the fixture store.
+pub fn fixture_log() -> &'static FixtureLog {
+    static LOG: OnceLock<FixtureLog> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let w = world();
+        let store = MemoryStore::from_rows(w.fixture.rows.clone());
+        let srs = Srs::new(store, w.srs_key.clone(), SRS_NAME, SrsConfig::default());
+        let checkpoint = srs.checkpoint(w.records[0]).unwrap().unwrap();
+        let size = checkpoint.checkpoint_unverified().size;
+        let leaves = (0..size)
+            .map(|i| srs.inclusion(w.records[0], i, size).unwrap().0)
+            .collect();
+        FixtureLog { checkpoint, leaves }
+    })
+}
+
+/// The disclosure log's decoders (leaves, checkpoints, cosignatures, proofs, receipts, audit
+/// pages, views) and verifiers: never a panic, and what verifies under the fixture SRS's key
+/// is the fixture's own log.
+fn decode_log(data: &[u8]) -> usize {
+    let w = world();
+    let fl = fixture_log();
+    let record = w.records[0];
+    let mut n = 0;
+    if let Some(leaf) = round_trip(data, "LogLeaf", log::LogLeaf::from_bytes, |v| v.to_bytes()) {
+        n += 1;
+        let _ = (leaf.hash(), leaf.time(), leaf.record(), leaf.event());
+    }
+    let cp = |v: &log::SignedCheckpoint| v.to_bytes().to_vec();
+    if let Some(c) = round_trip(
+        data,
+        "SignedCheckpoint",
+        log::SignedCheckpoint::from_bytes,
+        cp,
+    ) {
+        n += 1;
+        if c.verify(&w.srs_vk).is_ok() {
+            assert!(c == fl.checkpoint, "a forged checkpoint verified");
+        }
+    }
+    let cs = |v: &log::Cosignature| v.to_bytes().to_vec();
+    if let Some(c) = round_trip(data, "Cosignature", log::Cosignature::from_bytes, cs) {
+        n += 1;
+        let _ = c.verify(&w.srs_vk, fl.checkpoint.checkpoint_unverified());
+    }
+    let pf = log::ConsistencyProof::to_bytes;
+    if let Some(p) = round_trip(
+        data,
+        "ConsistencyProof",
+        log::ConsistencyProof::from_bytes,
+        pf,
+    ) {
+        n += 1;
+        let root = fl.checkpoint.checkpoint_unverified().root;
+        let _ = p.verify(&root, &root);
+    }
+    let rc = log::DisclosureReceipt::to_bytes;
+    if let Some(r) = round_trip(
+        data,
+        "DisclosureReceipt",
+        log::DisclosureReceipt::from_bytes,
+        rc,
+    ) {
+        n += 1;
+        if r.verify_inclusion(&w.srs_vk).is_ok() {
+            let i = r.proof().index() as usize;
+            assert!(
+                fl.leaves.get(i) == Some(r.leaf()),
+                "a receipt verified for a leaf the fixture log does not have"
+            );
+        }
+    }
+    if let Some(p) = round_trip(
+        data,
+        "AuditPage",
+        log::AuditPage::from_bytes,
+        log::AuditPage::to_bytes,
+    ) {
+        n += 1;
+        let mut view = log::LogView::new(record);
+        let mut audit = view.audit();
+        if audit.add_page(&p, &w.srs_vk) == Ok(true) {
+            let accounting = audit.finish(&mut view).expect("a complete audit finishes");
+            let got: Vec<_> = accounting.events().iter().map(|e| &e.leaf).collect();
+            assert!(
+                got.iter().copied().eq(fl.leaves.iter()),
+                "an audit verified events that are not the fixture log's"
+            );
+        }
+    }
+    if let Some(v) = round_trip(
+        data,
+        "LogView",
+        log::LogView::from_bytes,
+        log::LogView::to_bytes,
+    ) {
+        n += 1;
+        let _ = v.audit().next_from();
+    }
+    n
 }
 
 /// Runs `op` on `srs` at `now`; a failure must leave every row as it was.
@@ -1425,7 +1594,7 @@ fn check_signed_operation(op: &SignedOperation) {
         "the SRS ran an operation signed by another key than the actor's"
     );
     assert!(
-        op.time().0.abs_diff(T0.0) <= srs.config().window,
+        op.time().get().abs_diff(T0.get()) <= srs.config().window,
         "the SRS ran an operation outside its window"
     );
     if let Some((_, stored)) = w.fixture.committed.iter().find(|(c, _)| c == op) {
@@ -1442,7 +1611,7 @@ fn check_signed_operation(op: &SignedOperation) {
 fn check_response(resp: &Response) {
     let w = world();
     match resp {
-        Response::Reencrypted(items) => {
+        Response::Reencrypted { items, .. } => {
             for item in items.iter().flatten() {
                 for f in w
                     .entries
@@ -1580,7 +1749,7 @@ fn tampered_store(data: &[u8]) -> usize {
     for (o, record) in w.records.iter().enumerate() {
         let owner_vk = w.owners[o].verifying_key();
         let mut acls = vec![srs.acl(*record)];
-        acls.extend((0..4).map(|v| srs.acl_version(*record, AclVersion(v))));
+        acls.extend((0..4).map(|v| srs.acl_version(*record, AclVersion::new(v))));
         for acl in acls.into_iter().flatten().flatten() {
             if acl.verify(&owner_vk).is_ok() {
                 let bytes = acl.to_bytes();
@@ -1631,7 +1800,7 @@ fn tampered_store(data: &[u8]) -> usize {
         if identical {
             assert!(resp.is_ok(), "the fixture store refused {reader}: {resp:?}");
         }
-        let Ok(Response::Reencrypted(items)) = resp else {
+        let Ok(Response::Reencrypted { items, .. }) = resp else {
             continue;
         };
         for (f, item) in w.entries[..4].iter().zip(&items) {
@@ -2008,7 +2177,7 @@ struct Model<'w> {
 }
 
 fn refused(r: &Result<Response, Error>, refusal: Refusal) -> bool {
-    matches!(r, Err(Error::NotAuthorized(x)) if *x == refusal)
+    matches!(r, Err(Error::NotAuthorized { refusal: x, .. }) if *x == refusal)
 }
 
 impl Model<'_> {
@@ -2113,7 +2282,7 @@ impl Model<'_> {
     fn history(&self, b: u8, e: u8) -> History {
         match b % 3 {
             0 => History::None,
-            1 => History::FromEpoch(Epoch(u32::from(e % 4))),
+            1 => History::FromEpoch(Epoch::new(u32::from(e % 4))),
             _ => History::All,
         }
     }
@@ -2143,7 +2312,8 @@ impl Model<'_> {
             for (id, p) in new.sections() {
                 if let Some(old) = current.section(id) {
                     assert!(
-                        p.first() == old.first() && p.epoch().0.wrapping_sub(old.epoch().0) <= 1,
+                        p.first() == old.first()
+                            && p.epoch().get().wrapping_sub(old.epoch().get()) <= 1,
                         "the owner made an epoch jump or moved a creation epoch"
                     );
                 }
@@ -2435,7 +2605,7 @@ impl Model<'_> {
                 let actor = inp.pick(CAST);
                 let id = self.request_id(inp.byte());
                 let mask = inp.byte();
-                let not_after = Timestamp(self.now.0 + u64::from(inp.byte()) * 64);
+                let not_after = Timestamp::new(self.now.get() + u64::from(inp.byte()) * 64);
                 let req = self.request(id);
                 let record = req.as_ref().map_or(w.records[0], |r| r.record());
                 let builder = self.builder_of(record).unwrap_or(OWNER_A);
@@ -2578,7 +2748,7 @@ impl Model<'_> {
                 let actor = inp.pick(CAST);
                 let builder = OWNER_A + inp.pick(2);
                 let record = w.records[inp.pick(2)];
-                let not_after = Timestamp(self.now.0 + u64::from(inp.byte()) * 64);
+                let not_after = Timestamp::new(self.now.get() + u64::from(inp.byte()) * 64);
                 let n = 1 + inp.pick(3);
                 let changes: Vec<Change> = (0..n).map(|_| self.change(inp, record)).collect();
                 self.build(builder, record, &changes, not_after)
@@ -2656,7 +2826,7 @@ impl Model<'_> {
                 Some(r.is_ok())
             }
             OP_TIME => {
-                self.now = Timestamp(self.now.0 + u64::from(inp.byte()) * 16);
+                self.now = Timestamp::new(self.now.get() + u64::from(inp.byte()) * 16);
                 self.srs
                     .expire_replays(self.now, 64)
                     .expect("replay rows expire");
@@ -2684,7 +2854,7 @@ impl Model<'_> {
                 let record = w.records[inp.pick(2)];
                 let section = self.section(record, inp.pick(2));
                 let reader = inp.pick(CAST);
-                let not_after = Timestamp(self.now.0 + u64::from(inp.byte()) * 64);
+                let not_after = Timestamp::new(self.now.get() + u64::from(inp.byte()) * 64);
                 self.readd(record, section, reader, not_after)
             }
             OP_SUBSTITUTE => {
@@ -2694,19 +2864,19 @@ impl Model<'_> {
                 let (h, e) = (inp.byte(), inp.byte());
                 let history = self.history(h, e);
                 let (k, i) = (inp.byte(), inp.byte());
-                let not_after = Timestamp(self.now.0 + u64::from(inp.byte()) * 64);
+                let not_after = Timestamp::new(self.now.get() + u64::from(inp.byte()) * 64);
                 self.substitute(record, section, reader, history, (k, i), not_after)
             }
             OP_JUMP => {
                 let record = w.records[inp.pick(2)];
                 let section = self.section(record, inp.pick(2));
                 let by = inp.byte() % 4;
-                let not_after = Timestamp(self.now.0 + u64::from(inp.byte()) * 64);
+                let not_after = Timestamp::new(self.now.get() + u64::from(inp.byte()) * 64);
                 self.jump(record, section, by, not_after)
             }
             OP_CLOCK_BACK => {
                 let back = u64::from(inp.byte()) * 16;
-                self.now = Timestamp(self.now.0.saturating_sub(back).max(T0.0));
+                self.now = Timestamp::new(self.now.get().saturating_sub(back).max(T0.get()));
                 None
             }
             OP_REWRAP => {
@@ -2880,7 +3050,7 @@ impl Model<'_> {
             return Some(false);
         }
         let acl = acl.expect("ACL");
-        let Ok(Response::Reencrypted(items)) = r else {
+        let Ok(Response::Reencrypted { items, .. }) = r else {
             panic!("reencrypt: {r:?}");
         };
         assert!(items.len() == ids.len(), "one answer per entry");
@@ -3127,7 +3297,7 @@ impl Model<'_> {
             0 => {
                 let before = rows_of(&self.srs);
                 let r = execute_checked(&mut self.srs, op, self.now, &mut self.rng);
-                if op.time().0.abs_diff(self.now.0) > window {
+                if op.time().get().abs_diff(self.now.get()) > window {
                     assert!(refused(&r, Refusal::OutsideWindow), "retry: {r:?}");
                 } else if operation == Operation::Login {
                     // A status query keeps no replay row: answered from the current rows,
@@ -3154,7 +3324,7 @@ impl Model<'_> {
                     // Only a clock set back further than the skew the deployment allows
                     // brings a forgotten operation back into the window.
                     assert!(
-                        self.now.0 + skew < self.expired_at.0,
+                        self.now.get() + skew < self.expired_at.get(),
                         "a committed operation's replay row is gone while it is in the window"
                     );
                 }
@@ -3182,9 +3352,9 @@ impl Model<'_> {
             2 => {
                 let by = window + 1 + u64::from(arg >> 1);
                 let time = if arg & 1 == 0 {
-                    self.now.0 + by
+                    self.now.get() + by
                 } else {
-                    self.now.0.checked_sub(by)?
+                    self.now.get().checked_sub(by)?
                 };
                 let signer = self.keys_of(who);
                 let forged = SignedOperation::sign(
@@ -3192,7 +3362,7 @@ impl Model<'_> {
                     w.srs_id,
                     op.principal(),
                     operation.clone(),
-                    Timestamp(time),
+                    Timestamp::new(time),
                     &mut self.rng,
                 )
                 .expect("sign");
@@ -3358,7 +3528,7 @@ impl Model<'_> {
                     entries: vec![old.entry.header().entry()],
                 },
             );
-            if let Ok(Response::Reencrypted(items)) = self.exec(&signed) {
+            if let Ok(Response::Reencrypted { items, .. }) = self.exec(&signed) {
                 assert!(
                     items.iter().all(Result::is_err),
                     "an entry written before the section was removed was re-encrypted for a \
@@ -3452,7 +3622,7 @@ impl Model<'_> {
         let signed = self.acl(record)?;
         let o = &w.owners[builder - OWNER_A];
         let current = signed.verify(&o.verifying_key()).ok()?;
-        let epoch = current.section(&section)?.epoch().0;
+        let epoch = current.section(&section)?.epoch().get();
         let target = match by {
             0 => epoch.checked_add(1)?,
             1 => epoch.checked_add(2)?,
@@ -3465,7 +3635,7 @@ impl Model<'_> {
             Some(signed.acl_unverified()),
             &genuine,
             section,
-            Epoch(target),
+            Epoch::new(target),
             &mut self.rng,
         )?;
         let rotation = target == epoch + 1;
@@ -3487,7 +3657,10 @@ impl Model<'_> {
                 assert!(
                     matches!(
                         r,
-                        Err(Error::AclRejected(AclProblem::BadSuccession { section: s })) if s == section
+                        Err(Error::AclRejected {
+                            problem: AclProblem::BadSuccession { section: s },
+                            ..
+                        }) if s == section
                     ),
                     "an owner-signed epoch jump: {r:?}"
                 );

@@ -1,5 +1,5 @@
 //! Internal building blocks of the wire format: tags, versions, length prefixes, point and
-//! scalar codecs, and the hash-to-scalar of SPEC §2. The format itself is documented in
+//! scalar codecs, and the hash-to-scalar of [SPEC §2](crate::notes::spec). The format itself is documented in
 //! [`crate::notes::encoding`].
 
 use alloc::vec::Vec;
@@ -60,12 +60,25 @@ pub enum Tag {
     SignedOperation = 0x20,
     Response = 0x21,
     Receipt = 0x22,
+    // Client-side state: secrets and what a principal keeps between runs.
+    PrincipalKeys = 0x30,
+    Owner = 0x31,
+    AclHistory = 0x32,
+    // The disclosure log.
+    LogLeaf = 0x40,
+    Checkpoint = 0x41,
+    Cosignature = 0x42,
+    ConsistencyProof = 0x43,
+    DisclosureReceipt = 0x44,
+    AuditPage = 0x45,
+    LogView = 0x46,
+    WitnessState = 0x47,
 }
 
 impl Tag {
     /// The one format version this crate writes and reads for this envelope. Version 2 of
     /// the ACL (and of what carries one) commits to the key set and the previous version
-    /// (SPEC §7); version-1 encodings are refused with [`Error::UnknownVersion`].
+    /// ([SPEC §7](crate::notes::spec)); version-1 encodings are refused with [`Error::UnknownVersion`].
     pub const fn version(self) -> u8 {
         match self {
             Tag::Acl | Tag::SignedAcl | Tag::AclUpdate => 2,
@@ -77,12 +90,19 @@ impl Tag {
 /// `tag ‖ version ‖ payload` for a secret, in a buffer wiped on drop. `N` is the payload
 /// length plus two.
 pub fn secret_envelope<const N: usize>(tag: Tag, payload: &[u8]) -> Zeroizing<[u8; N]> {
-    debug_assert_eq!(payload.len() + 2, N);
+    secret_envelope_parts(tag, &[payload])
+}
+
+/// `tag ‖ version ‖ part₁ ‖ part₂ ‖ …` for a secret, in a buffer wiped on drop. `N` is the
+/// parts' total length plus two.
+pub fn secret_envelope_parts<const N: usize>(tag: Tag, parts: &[&[u8]]) -> Zeroizing<[u8; N]> {
+    debug_assert_eq!(parts.iter().map(|p| p.len()).sum::<usize>() + 2, N);
     let mut out = Zeroizing::new([0u8; N]);
     let buf: &mut [u8; N] = &mut out;
+    let header = [tag as u8, tag.version()];
     for (dst, src) in buf
         .iter_mut()
-        .zip([tag as u8, VERSION].iter().chain(payload))
+        .zip(header.iter().chain(parts.iter().flat_map(|p| p.iter())))
     {
         *dst = *src;
     }
@@ -124,23 +144,32 @@ pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 pub struct Reader<'a> {
     bytes: &'a [u8],
     what: &'static str,
+    /// The field being read, named in errors (see [`Reader::at`]).
+    field: Option<&'static str>,
     trusted: bool,
 }
 
 impl<'a> Reader<'a> {
     /// Starts reading an envelope: checks the tag and the version.
     pub fn envelope(bytes: &'a [u8], tag: Tag, what: &'static str) -> Result<Self, Error> {
-        let (&t, rest) = bytes.split_first().ok_or(Error::InvalidEncoding { what })?;
+        let (&t, rest) = bytes.split_first().ok_or(Error::InvalidEncoding {
+            what,
+            field: Some("type tag"),
+        })?;
         if t != tag as u8 {
             return Err(Error::UnknownTag { what, tag: t });
         }
-        let (&v, rest) = rest.split_first().ok_or(Error::InvalidEncoding { what })?;
+        let (&v, rest) = rest.split_first().ok_or(Error::InvalidEncoding {
+            what,
+            field: Some("format version"),
+        })?;
         if v != tag.version() {
             return Err(Error::UnknownVersion { what, version: v });
         }
         Ok(Self {
             bytes: rest,
             what,
+            field: None,
             trusted: false,
         })
     }
@@ -150,16 +179,32 @@ impl<'a> Reader<'a> {
         Self {
             bytes,
             what,
+            field: None,
             trusted: false,
         }
     }
 
     /// Marks the input as written by this crate and read back from a store it trusts:
-    /// points are decoded without the curve and subgroup checks (SPEC §8, "validate at the
+    /// points are decoded without the curve and subgroup checks ([SPEC §8](crate::notes::spec), "validate at the
     /// door"). Only for rows the SRS validated when they entered.
     pub fn trusting(mut self) -> Self {
         self.trusted = true;
         self
+    }
+
+    /// Names the field read next, for errors: `r.at("epoch").u32()?`. The name stays until
+    /// the next call.
+    pub fn at(&mut self, field: &'static str) -> &mut Self {
+        self.field = Some(field);
+        self
+    }
+
+    /// The error for a malformed input at the current field.
+    pub fn invalid(&self) -> Error {
+        Error::InvalidEncoding {
+            what: self.what,
+            field: self.field,
+        }
     }
 
     /// Whether the input is trusted (see [`Reader::trusting`]).
@@ -175,7 +220,7 @@ impl<'a> Reader<'a> {
     /// Reads exactly `n` bytes.
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
         if self.bytes.len() < n {
-            return Err(Error::InvalidEncoding { what: self.what });
+            return Err(self.invalid());
         }
         let (head, tail) = self.bytes.split_at(n);
         self.bytes = tail;
@@ -208,17 +253,16 @@ impl<'a> Reader<'a> {
     /// Reads a big-endian u32 length, then that many bytes.
     pub fn lp32(&mut self) -> Result<&'a [u8], Error> {
         let n = self.u32()?;
-        let n = usize::try_from(n).map_err(|_| Error::InvalidEncoding { what: self.what })?;
+        let n = usize::try_from(n).map_err(|_| self.invalid())?;
         self.take(n)
     }
 
     /// Reads a u32 element count, refusing counts that cannot fit in what remains
     /// (each element being at least `min_size` bytes).
     pub fn count(&mut self, min_size: usize) -> Result<usize, Error> {
-        let n =
-            usize::try_from(self.u32()?).map_err(|_| Error::InvalidEncoding { what: self.what })?;
+        let n = usize::try_from(self.u32()?).map_err(|_| self.invalid())?;
         if n.saturating_mul(min_size.max(1)) > self.bytes.len() {
-            return Err(Error::InvalidEncoding { what: self.what });
+            return Err(self.invalid());
         }
         Ok(n)
     }
@@ -228,7 +272,7 @@ impl<'a> Reader<'a> {
         match self.u8()? {
             0 => Ok(false),
             1 => Ok(true),
-            _ => Err(Error::InvalidEncoding { what: self.what }),
+            _ => Err(self.invalid()),
         }
     }
 
@@ -237,13 +281,11 @@ impl<'a> Reader<'a> {
         if self.bytes.is_empty() {
             Ok(())
         } else {
-            Err(Error::InvalidEncoding { what: self.what })
+            Err(Error::InvalidEncoding {
+                what: self.what,
+                field: Some("trailing bytes"),
+            })
         }
-    }
-
-    /// The name of what is being read, for errors raised by callers.
-    pub fn what(&self) -> &'static str {
-        self.what
     }
 }
 
@@ -323,11 +365,12 @@ pub fn decode_g2(bytes: &[u8], what: &'static str) -> Result<G2Affine, Error> {
 
 /// Decodes an uncompressed Fq12 (canonical coordinates only); the caller runs the GT checks.
 pub fn decode_fq12(bytes: &[u8], what: &'static str) -> Result<Fq12, Error> {
+    let field = Some("GT element");
     if bytes.len() != GT_LEN {
-        return Err(Error::InvalidEncoding { what });
+        return Err(Error::InvalidEncoding { what, field });
     }
     let f = Fq12::deserialize_with_mode(bytes, Compress::No, Validate::Yes)
-        .map_err(|_| Error::InvalidEncoding { what })?;
+        .map_err(|_| Error::InvalidEncoding { what, field })?;
     if f.is_zero() {
         return Err(Error::InvalidGtElement(GtCheck::Trivial));
     }
@@ -367,7 +410,7 @@ pub fn hkdf(ikm: &[u8], info: &[u8], out: &mut [u8]) {
     let _ = hk.expand(info, out);
 }
 
-/// HashToScalar of SPEC §2: 64 bytes of HKDF output, big-endian, reduced mod r; zero refused.
+/// HashToScalar of [SPEC §2](crate::notes::spec): 64 bytes of HKDF output, big-endian, reduced mod r; zero refused.
 pub fn hash_to_scalar(ikm: &[u8], info: &[u8], what: &'static str) -> Result<Fr, Error> {
     let mut wide = [0u8; 64];
     hkdf(ikm, info, &mut wide);
@@ -401,7 +444,10 @@ pub fn insert_in_order<K: Ord, V>(
     what: &'static str,
 ) -> Result<(), Error> {
     if map.last_key_value().is_some_and(|(last, _)| *last >= k) {
-        return Err(Error::InvalidEncoding { what });
+        return Err(Error::InvalidEncoding {
+            what,
+            field: Some("canonical order (keys must strictly increase)"),
+        });
     }
     map.insert(k, v);
     Ok(())

@@ -12,8 +12,12 @@ use core::fmt;
 pub enum Error {
     /// The input has the wrong length, trailing bytes or a malformed field.
     InvalidEncoding {
-        /// What was being decoded.
+        /// What was being decoded (the innermost value whose decoder failed: a key bundle
+        /// inside an ACL says "key bundle").
         what: &'static str,
+        /// The field of `what` that failed (`"section readers"`, `"trailing bytes"`, …),
+        /// where the decoder knows it.
+        field: Option<&'static str>,
     },
     /// The type tag in front of an encoding is not the one expected.
     UnknownTag {
@@ -76,12 +80,28 @@ pub enum Error {
         reason: &'static str,
     },
     /// The operation is not allowed by the access-control list or the registry.
-    NotAuthorized(crate::srs::Refusal),
+    NotAuthorized {
+        /// The failed condition.
+        refusal: crate::srs::Refusal,
+        /// The section concerned, where known.
+        section: Option<crate::phr::SectionId>,
+        /// The epoch concerned, where known.
+        epoch: Option<crate::phr::Epoch>,
+        /// The principal refused (a reader's or writer's key fingerprint), where known.
+        principal: Option<crate::phr::Fingerprint>,
+    },
     /// The SRS's store refused or failed: [`crate::srs::StoreError::Conflict`] means a row
     /// changed concurrently and the operation should be run again.
     Store(crate::srs::StoreError),
     /// An ACL was refused: stale, expired, or not for this record.
-    AclRejected(crate::phr::AclProblem),
+    AclRejected {
+        /// The record the refused ACL governs.
+        record: crate::phr::RecordId,
+        /// The refused ACL's version.
+        version: crate::phr::AclVersion,
+        /// Why it was refused.
+        problem: crate::phr::AclProblem,
+    },
     /// An access request cannot move from its current state by this action.
     IllegalTransition {
         /// The state the request is in.
@@ -119,6 +139,11 @@ pub enum Error {
         /// Why the change was refused.
         reason: &'static str,
     },
+    /// A disclosure log, checkpoint, proof or receipt was refused (SPEC §9).
+    Log(crate::log::LogProblem),
+    /// Two checkpoints of one record, both signed by the SRS, cannot both be true: evidence
+    /// of a forked or rolled-back log (boxed: it carries both).
+    LogFork(alloc::boxed::Box<crate::log::ForkEvidence>),
 }
 
 /// Which GT check of SPEC §2 failed.
@@ -146,7 +171,11 @@ impl fmt::Display for GtCheck {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidEncoding { what } => write!(f, "invalid encoding of {what}"),
+            Error::InvalidEncoding { what, field: None } => write!(f, "invalid encoding of {what}"),
+            Error::InvalidEncoding {
+                what,
+                field: Some(field),
+            } => write!(f, "invalid encoding of {what} (at {field})"),
             Error::UnknownTag { what, tag } => write!(f, "unknown type tag {tag:#04x} for {what}"),
             Error::UnknownVersion { what, version } => {
                 write!(f, "unknown format version {version} for {what}")
@@ -164,9 +193,40 @@ impl fmt::Display for Error {
             Error::TooLong { what } => write!(f, "{what} is too long"),
             Error::InvalidName { reason } => write!(f, "invalid name: {reason}"),
             Error::StreamMisuse { reason } => write!(f, "stream misuse: {reason}"),
-            Error::NotAuthorized(refusal) => write!(f, "not authorized: {refusal}"),
+            Error::NotAuthorized {
+                refusal,
+                section,
+                epoch,
+                principal,
+            } => {
+                write!(f, "not authorized: {refusal}")?;
+                let mut sep = " (";
+                if let Some(s) = section {
+                    write!(f, "{sep}section {s}")?;
+                    sep = ", ";
+                }
+                if let Some(e) = epoch {
+                    write!(f, "{sep}epoch {e}")?;
+                    sep = ", ";
+                }
+                if let Some(p) = principal {
+                    write!(f, "{sep}key {}", p.short())?;
+                    sep = ", ";
+                }
+                if sep == ", " {
+                    f.write_str(")")?;
+                }
+                Ok(())
+            }
             Error::Store(e) => write!(f, "store: {e}"),
-            Error::AclRejected(problem) => write!(f, "ACL rejected: {problem}"),
+            Error::AclRejected {
+                record,
+                version,
+                problem,
+            } => write!(
+                f,
+                "ACL version {version} of record {record} rejected: {problem}"
+            ),
             Error::IllegalTransition { from, action } => {
                 write!(f, "cannot {action} a request that is {from}")
             }
@@ -177,12 +237,59 @@ impl fmt::Display for Error {
             }
             Error::ClockWentBackwards { last, offered } => write!(
                 f,
-                "time {} is earlier than the last recorded action at {}",
-                offered.0, last.0
+                "time {offered} is earlier than the last recorded action at {last}"
             ),
             Error::InvalidChange { reason } => write!(f, "invalid ACL change: {reason}"),
+            Error::Log(problem) => write!(f, "disclosure log: {problem}"),
+            Error::LogFork(e) => write!(
+                f,
+                "disclosure log forked: checkpoints of size {} and {} cannot both be true",
+                e.first.checkpoint_unverified().size,
+                e.second.checkpoint_unverified().size
+            ),
         }
     }
 }
 
 impl core::error::Error for Error {}
+
+impl Error {
+    /// A refusal without context.
+    pub(crate) const fn refused(refusal: crate::srs::Refusal) -> Self {
+        Error::NotAuthorized {
+            refusal,
+            section: None,
+            epoch: None,
+            principal: None,
+        }
+    }
+
+    /// A refusal concerning `section` and, where known, `epoch` and `principal`.
+    pub(crate) const fn refused_in(
+        refusal: crate::srs::Refusal,
+        section: crate::phr::SectionId,
+        epoch: Option<crate::phr::Epoch>,
+        principal: Option<crate::phr::Fingerprint>,
+    ) -> Self {
+        Error::NotAuthorized {
+            refusal,
+            section: Some(section),
+            epoch,
+            principal,
+        }
+    }
+
+    /// `acl` was refused because of `problem`.
+    pub(crate) fn acl_rejected(acl: &crate::phr::Acl, problem: crate::phr::AclProblem) -> Self {
+        Error::AclRejected {
+            record: acl.record(),
+            version: acl.version(),
+            problem,
+        }
+    }
+
+    /// A malformed encoding of `what`, with no field named.
+    pub(crate) const fn invalid(what: &'static str) -> Self {
+        Error::InvalidEncoding { what, field: None }
+    }
+}

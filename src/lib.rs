@@ -24,6 +24,7 @@
 //! | signatures | [`sign`] | Schnorr on G1 with a purpose tag in every signed message |
 //! | health records | [`phr`] | owner, ACL, entries, access requests |
 //! | re-encryption server | [`srs`] | the store interface, signed operations, the gates, receipts |
+//! | disclosure log | [`log`] | per-record Merkle logs of who read what, checkpoints, the owner's accounting, witnesses |
 //!
 //! Forward access control: revoking a reader rotates the section's epoch, so entries written
 //! afterwards use a key it can never obtain. Backward access control: a newcomer approved
@@ -39,8 +40,8 @@
 //!
 //! # fn main() -> Result<(), sesphr::Error> {
 //! let mut rng = OsRng;
-//! let now = Timestamp(1_700_000_000);
-//! let until = Timestamp(1_800_000_000);
+//! let now = Timestamp::new(1_700_000_000);
+//! let until = Timestamp::new(1_800_000_000);
 //!
 //! // The SRS: a store (here in memory), its own signing key, a deployment name.
 //! let mut srs = Srs::new(MemoryStore::new(), SigningKey::random(&mut rng), "demo", SrsConfig::default());
@@ -80,7 +81,7 @@
 //!
 //! // The doctor asks for a re-encryption of the accepted entry and opens it.
 //! let ask = Operation::Reencrypt { record, entries: vec![entry.header().entry()] };
-//! let Response::Reencrypted(items) = srs.execute(&doctor_c.sign(ask, now, &mut rng)?, now, &mut rng)? else { unreachable!() };
+//! let Response::Reencrypted { items, .. } = srs.execute(&doctor_c.sign(ask, now, &mut rng)?, now, &mut rng)? else { unreachable!() };
 //! let item = items.into_iter().next().unwrap().unwrap();
 //! let accepted = receipt.verify(&srs.verifying_key(), entry.header())?;
 //! let plaintext = doctor.open_entry(&entry, &accepted, &item.recapsule, &acl)?;
@@ -107,12 +108,39 @@
 //! check fingerprints out of band, the owner's signature on every ACL, and the SRS's receipt
 //! (with its key, configured by the application) before opening an entry.
 //!
+//! ## The disclosure log
+//!
+//! The SRS records every event of a record — ACL versions, accepted entries, every served
+//! re-encryption (with the hash of the reader's signed request), request transitions — in a
+//! per-record append-only Merkle log ([`log`], RFC 6962 hashing), in the same atomic changeset
+//! as the change, and signs a checkpoint after each append. Readers receive and verify a
+//! receipt for each disclosure ([`log::DisclosureReceipt`]); the owner's audit
+//! ([`srs::Operation::Audit`], [`log::LogView`]) yields the verified accounting of
+//! disclosures ([`log::Accounting`]). Against a checkpoint, the accounting is complete and
+//! exact; two checkpoints that cannot both be true are evidence ([`Error::LogFork`]). Without
+//! witnesses ([`log::Witness`]) an SRS can still show the owner and a reader different
+//! histories until they compare; a reader colluding with the SRS can hide its receipt.
+//!
+//! ## Keeping state between runs
+//!
+//! The crate does no I/O, but every party's state encodes to bytes: secrets have one
+//! versioned encoding each ([`secret`]: [`phr::Owner::to_bytes`],
+//! [`phr::PrincipalKeys::to_bytes`]); each party keeps a [`phr::AclHistory`] per record (the
+//! owner-signed ACL versions it verified, so a rolled-back ACL is refused after a restart too,
+//! writers seal only to the newest version, and readers find the version an entry names); the
+//! SRS's state is its store's rows. `examples/persistence.rs` saves everything, restarts and
+//! carries on.
+//!
 //! ## Features
 //!
-//! - `std` (default): lazily built, shared fixed-base tables for `g1`, `g2` and `e(g1, g2)`.
-//!   Without it the crate is `no_std` + `alloc` and rebuilds the tables per call (slow).
-//! - `serde`: `Serialize`/`Deserialize` for the public values, through their canonical bytes
-//!   (hex in human-readable formats).
+//! - `std` (default): lazily built, shared fixed-base tables for `g1`, `g2` and `e(g1, g2)`;
+//!   streaming entries over `std::io` (see [`phr::EntryStream`]). Without it the crate is
+//!   `no_std` + `alloc` and rebuilds the tables per call (slow).
+//! - `serde`: `Serialize`/`Deserialize` for every public non-secret value: signed and
+//!   cryptographic values through their canonical bytes (hex in human-readable formats, either
+//!   case read), ids as hex strings, times and versions as numbers, roles and rights as names.
+//!   Verified types serialize only; `SignedAcl::view()` and `SealedEntry::view()` are
+//!   read-only structures for logs. Secrets have no serde.
 //! - `rayon`: body segments sealed and opened in parallel.
 
 #![no_std]
@@ -139,15 +167,36 @@ mod macros;
 mod serde_bytes;
 
 pub mod dem;
+pub mod log;
 pub mod merkle;
 pub mod notes;
 pub mod phr;
 pub mod pre;
+pub mod secret;
 pub mod sign;
 pub mod srs;
 
 pub use error::{Error, GtCheck};
 pub use rand_core;
+
+/// How every public type of this module is encoded (checked by `tests/encodings.rs`, which
+/// round-trips each type of `ENCODED` through its bytes and serde, and fails on a public type
+/// that is in none of the lists). Add a new public type here.
+#[doc(hidden)]
+pub mod encodings {
+    /// Serialize and Deserialize (through the canonical bytes where the type has them).
+    pub const ENCODED: &[&str] = &[];
+    /// Serialize only, and why there is no Deserialize.
+    pub const SERIALIZE_ONLY: &[(&str, &str)] = &[];
+    /// No encoding, and why.
+    pub const NOT_ENCODED: &[(&str, &str)] = &[
+        (
+            "Error",
+            "an error: its Display is the human form, match on the variant",
+        ),
+        ("GtCheck", "part of an error"),
+    ];
+}
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

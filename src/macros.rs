@@ -4,6 +4,26 @@
 /// Implements `serde::Serialize`/`Deserialize` through `to_bytes`/`from_bytes`: hex in
 /// human-readable formats, raw bytes otherwise.
 macro_rules! serde_via_bytes {
+    (fallible $ty:ty, $what:literal) => {
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let bytes = self.to_bytes().map_err(|e| {
+                    <S::Error as serde::ser::Error>::custom(alloc::format!("{}: {}", $what, e))
+                })?;
+                crate::serde_bytes::serialize(&bytes, s)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let bytes = crate::serde_bytes::deserialize(d, $what)?;
+                <$ty>::from_bytes(&bytes)
+                    .map_err(|e| serde::de::Error::custom(alloc::format!("{}: {}", $what, e)))
+            }
+        }
+    };
     ($ty:ty, $what:literal) => {
         #[cfg(feature = "serde")]
         impl serde::Serialize for $ty {
@@ -15,8 +35,72 @@ macro_rules! serde_via_bytes {
         #[cfg(feature = "serde")]
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let bytes = crate::serde_bytes::deserialize(d)?;
-                <$ty>::from_bytes(&bytes).map_err(serde::de::Error::custom)
+                let bytes = crate::serde_bytes::deserialize(d, $what)?;
+                <$ty>::from_bytes(&bytes)
+                    .map_err(|e| serde::de::Error::custom(alloc::format!("{}: {}", $what, e)))
+            }
+        }
+    };
+}
+
+/// Implements `serde::Serialize`/`Deserialize` through `Display`/`FromStr` in
+/// human-readable formats and `to_bytes`/`from_bytes` otherwise (ids, fingerprints, hashes).
+macro_rules! serde_via_str {
+    ($ty:ty, $what:literal) => {
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                if s.is_human_readable() {
+                    s.collect_str(self)
+                } else {
+                    s.serialize_bytes(self.to_bytes().as_ref())
+                }
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let fail =
+                    |e: crate::Error| serde::de::Error::custom(alloc::format!("{}: {}", $what, e));
+                if d.is_human_readable() {
+                    let s = <alloc::string::String as serde::Deserialize>::deserialize(d)?;
+                    s.parse::<$ty>().map_err(fail)
+                } else {
+                    let bytes = crate::serde_bytes::deserialize(d, $what)?;
+                    <$ty>::from_bytes(&bytes).map_err(fail)
+                }
+            }
+        }
+    };
+}
+
+/// Serializes and deserializes a fieldless enum by its kebab-case name; `ALL` lists every
+/// value (a bounded search).
+macro_rules! serde_via_name {
+    ($ty:ty, $what:literal, $all:expr) => {
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&crate::serde_bytes::kebab(self))
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let name = <alloc::string::String as serde::Deserialize>::deserialize(d)?;
+                let all: &[$ty] = $all;
+                all.iter()
+                    .copied()
+                    .find(|v| crate::serde_bytes::kebab(v) == name)
+                    .ok_or_else(|| {
+                        serde::de::Error::custom(alloc::format!(
+                            "{}: unknown name {:?}",
+                            $what,
+                            name
+                        ))
+                    })
             }
         }
     };
@@ -109,3 +193,5 @@ macro_rules! point_newtype {
 
 pub(crate) use point_newtype;
 pub(crate) use serde_via_bytes;
+pub(crate) use serde_via_name;
+pub(crate) use serde_via_str;

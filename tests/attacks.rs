@@ -13,7 +13,7 @@ use sesphr::phr::{
 use sesphr::srs::{Operation, Refusal, Response, SrsConfig};
 use sesphr::Error;
 
-const UNTIL: Timestamp = Timestamp(10_000_000);
+const UNTIL: Timestamp = Timestamp::new(10_000_000);
 
 /// An SRS with a patient, a hospital and four readers, and the patient's record with one
 /// section the hospital writes.
@@ -123,7 +123,7 @@ impl World {
 
     /// Reader `i` asks the SRS for `entry` and opens it.
     fn read(&mut self, i: usize, entry: &SealedEntry) -> Result<Vec<u8>, Error> {
-        let named = &self.acls[entry.header().acl_version().0 as usize - 1];
+        let named = &self.acls[entry.header().acl_version().get() as usize - 1];
         let acl = named.verify(&self.owner.verifying_key()).unwrap();
         let r = self.readers[i].clone();
         self.srv.open(&r, entry, &acl)
@@ -211,7 +211,7 @@ fn rich_update(w: &mut World) -> AclUpdate {
     let changes = [
         w.grant(0, History::All),
         w.grant(1, History::All),
-        w.grant(2, History::FromEpoch(Epoch(1))),
+        w.grant(2, History::FromEpoch(Epoch::new(1))),
     ];
     w.build(&changes)
 }
@@ -309,7 +309,10 @@ fn forks_and_old_format_updates_are_refused() {
     // Same version on the other branch: stale.
     assert!(matches!(
         w.apply(&branch_b),
-        Err(Error::AclRejected(AclProblem::Stale { .. }))
+        Err(Error::AclRejected {
+            problem: AclProblem::AlreadySeen,
+            ..
+        })
     ));
     // The next version of the other branch: does not chain to what the SRS holds.
     let on_b = branch_b.acl().verify(&w.owner.verifying_key()).unwrap();
@@ -323,7 +326,14 @@ fn forks_and_old_format_updates_are_refused() {
             &mut w.srv.rng,
         )
         .unwrap();
-    w.refuses_update(Error::AclRejected(AclProblem::BrokenChain), &next_b);
+    w.refuses_update(
+        Error::AclRejected {
+            record: next_b.acl().acl_unverified().record(),
+            version: next_b.acl().acl_unverified().version(),
+            problem: AclProblem::BrokenChain,
+        },
+        &next_b,
+    );
     // A version-1 update (the format before the key-set commitment) is refused by name.
     let mut old = branch_a.to_bytes();
     old[1] = 1;
@@ -374,7 +384,11 @@ fn revoking_two_readers_in_one_update_rotates_once_and_cuts_both_off() {
         },
     ]);
     let after = w.acl().section(&w.section).unwrap().epoch();
-    assert_eq!(after.0, before.0 + 1, "one rotation for two revocations");
+    assert_eq!(
+        after.get(),
+        before.get() + 1,
+        "one rotation for two revocations"
+    );
     // Reader 2 gets exactly one new key; readers 0 and 1 lose all of theirs.
     assert_eq!(u.keys_to_add().len(), 1);
     assert_eq!(u.keys_to_delete().len(), 2);
@@ -458,7 +472,7 @@ fn limits_refuse_oversized_updates_with_a_typed_error() {
         }),
     );
     w.update(&[w.grant(0, History::All)]);
-    let u = w.build(&[w.grant(1, History::FromEpoch(Epoch(1)))]);
+    let u = w.build(&[w.grant(1, History::FromEpoch(Epoch::new(1)))]);
     w.refuses_update(
         Error::LimitExceeded {
             what: "re-encryption keys per record",
@@ -498,7 +512,7 @@ fn a_re_added_section_does_not_leak_its_predecessor() {
     let hospital = w.hospital.keys.bundle();
     let changes = [
         w.grant(1, History::All),
-        w.grant(2, History::FromEpoch(Epoch(0))),
+        w.grant(2, History::FromEpoch(Epoch::new(0))),
         Change::GrantWrite {
             section: s,
             writer: hospital,
@@ -588,7 +602,7 @@ fn request_histories_never_go_backwards() {
     let mut w = World::new(9);
     let s = w.section;
     let record = w.acl().record();
-    w.srv.now = Timestamp(w.srv.now.0 + 200);
+    w.srv.now = Timestamp::new(w.srv.now.get() + 200);
     let r0 = w.readers[0].clone();
     let Response::RequestFiled(req) = w
         .srv
@@ -606,7 +620,7 @@ fn request_histories_never_go_backwards() {
     };
     // An instance whose clock is 100 s behind rejects it: stamped at the last time.
     let filed = w.srv.now;
-    w.srv.now = Timestamp(filed.0 - 100);
+    w.srv.now = Timestamp::new(filed.get() - 100);
     let owner = w.owner_a.clone();
     w.srv
         .run(&owner, Operation::Reject { request: req })
@@ -620,20 +634,21 @@ fn request_histories_never_go_backwards() {
         ]
     );
     assert_eq!(
-        request.check_time(Timestamp(filed.0 - 1)),
+        request.check_time(Timestamp::new(filed.get() - 1)),
         Err(Error::ClockWentBackwards {
             last: filed,
-            offered: Timestamp(filed.0 - 1),
+            offered: Timestamp::new(filed.get() - 1),
         })
     );
     // A back-dated history does not decode.
     let mut bytes = request.to_bytes().unwrap();
     let n = bytes.len();
-    bytes[n - 8..].copy_from_slice(&(filed.0 - 1).to_be_bytes());
+    bytes[n - 8..].copy_from_slice(&(filed.get() - 1).to_be_bytes());
     assert_eq!(
         sesphr::phr::AccessRequest::from_bytes(&bytes).unwrap_err(),
         Error::InvalidEncoding {
-            what: "access request"
+            what: "access request",
+            field: Some("states, sections or grants (not a reachable request)"),
         }
     );
 }

@@ -23,7 +23,7 @@ use sha2::Digest;
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
-const UNTIL: Timestamp = Timestamp(10_000_000);
+const UNTIL: Timestamp = Timestamp::new(10_000_000);
 
 /// Byte offsets in an ACL encoding with one section and one reader (`docs/encoding.md`).
 const SIZE_AT: usize = 2 + 16 + 8 + 8 + 32 + 32;
@@ -97,7 +97,13 @@ fn hostile_epochs_cost_bounded_work() {
     let now = w.now;
     let (r, bytes) = allocated(|| w.srs.execute(&op, now, &mut rng));
     assert!(
-        matches!(r, Err(Error::AclRejected(AclProblem::BadSuccession { .. }))),
+        matches!(
+            r,
+            Err(Error::AclRejected {
+                problem: AclProblem::BadSuccession { .. },
+                ..
+            })
+        ),
         "{r:?}"
     );
     assert!(bytes < bound, "{bytes} bytes allocated (bound {bound})");
@@ -143,8 +149,13 @@ fn hostile_epochs_cost_bounded_work() {
                 prop_assert!(
                     matches!(
                         r,
-                        Err(Error::AclRejected(AclProblem::BadSuccession { .. }))
-                            | Err(Error::NotAuthorized(Refusal::KeyMaterialMismatch))
+                        Err(Error::AclRejected {
+                            problem: AclProblem::BadSuccession { .. },
+                            ..
+                        }) | Err(Error::NotAuthorized {
+                            refusal: Refusal::KeyMaterialMismatch,
+                            ..
+                        })
                     ),
                     "epoch {epoch}, first {first}, from {from}: {r:?}"
                 );

@@ -179,7 +179,7 @@ fn moving_a_body_to_another_header_or_prefix_or_key_fails() {
         Err(Error::DecryptionFailed)
     );
     assert_eq!(
-        open_body(&dk, &NoncePrefix([9; 7]), AAD, &ct),
+        open_body(&dk, &NoncePrefix::new([9; 7]), AAD, &ct),
         Err(Error::DecryptionFailed)
     );
     assert_eq!(
@@ -236,7 +236,7 @@ proptest! {
     #[test]
     fn random_sizes_and_keys_round_trip(len in 0usize..200_000, key in any::<[u8; 32]>(), prefix in any::<[u8; 7]>(), aad in proptest::collection::vec(any::<u8>(), 0..64)) {
         let dk = DataKey::from_raw(key);
-        let prefix = NoncePrefix(prefix);
+        let prefix = NoncePrefix::new(prefix);
         let pt = data(len);
         let ct = seal_body(&dk, &prefix, &aad, &pt).unwrap();
         prop_assert_eq!(ct.len(), sealed_len(len));

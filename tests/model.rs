@@ -69,8 +69,8 @@ use sesphr::srs::{
 };
 use sesphr::Error;
 
-const NOW: Timestamp = Timestamp(1_000);
-const UNTIL: Timestamp = Timestamp(1_000_000);
+const NOW: Timestamp = Timestamp::new(1_000);
+const UNTIL: Timestamp = Timestamp::new(1_000_000);
 const NAME: &str = "model";
 /// The default window (seconds) and how long replay rows live past an operation's time.
 const WINDOW: u64 = 300;
@@ -150,8 +150,27 @@ fn register(p: usize) -> Operation {
     }
 }
 
+fn refused_in(
+    r: Refusal,
+    section: SectionId,
+    epoch: Option<Epoch>,
+    principal: Option<Fingerprint>,
+) -> Error {
+    Error::NotAuthorized {
+        refusal: r,
+        section: Some(section),
+        epoch,
+        principal,
+    }
+}
+
 fn refused(r: Refusal) -> Error {
-    Error::NotAuthorized(r)
+    Error::NotAuthorized {
+        refusal: r,
+        section: None,
+        epoch: None,
+        principal: None,
+    }
 }
 
 fn is_login(s: &Signed) -> bool {
@@ -378,7 +397,7 @@ impl World {
     fn committed(&mut self, h: usize, s: &Signed, response: &Response, clock: Timestamp) {
         if !is_login(s) {
             let nonce = (s.op.principal(), *s.op.nonce());
-            let expiry = s.op.time().0 + REPLAY_LIFE;
+            let expiry = s.op.time().get() + REPLAY_LIFE;
             let fresh = self.nonces.insert(nonce, expiry).is_none();
             assert!(fresh, "nonce used twice");
         }
@@ -456,12 +475,23 @@ impl World {
         let plaintext = format!("entry {n} by hospital {h} in section {s}").into_bytes();
         let r = c.people[h].seal_entry(&acl, section, &plaintext, now, &mut self.rng);
         let Some(policy) = acl.section(&section) else {
-            return assert_eq!(r.unwrap_err(), refused(Refusal::UnknownSection));
+            return assert_eq!(
+                r.unwrap_err(),
+                refused_in(Refusal::UnknownSection, section, None, None)
+            );
         };
         if acl.writer(&section, &fp).is_none() {
-            return assert_eq!(r.unwrap_err(), refused(Refusal::NoWriteRight));
+            return assert_eq!(
+                r.unwrap_err(),
+                refused_in(
+                    Refusal::NoWriteRight,
+                    section,
+                    Some(policy.epoch()),
+                    Some(fp)
+                )
+            );
         }
-        let (entry, epoch) = (r.unwrap(), policy.epoch().0);
+        let (entry, epoch) = (r.unwrap(), policy.epoch().get());
         let op = self.sign(self.person(h), entry.submission(), now);
         let r = self.run(via, &op, now);
         self.submitted(h, s, epoch, entry, plaintext, r);
@@ -484,7 +514,7 @@ impl World {
         let r = self.run(via, &op, self.now);
         self.check_items(p, idx, &r);
         match r {
-            Ok(Response::Reencrypted(items)) => items.iter().filter(|i| i.is_ok()).count(),
+            Ok(Response::Reencrypted { items, .. }) => items.iter().filter(|i| i.is_ok()).count(),
             _ => 0,
         }
     }
@@ -506,7 +536,7 @@ impl World {
                 continue;
             }
             let history = match history.or(asked).unwrap_or(DEFAULT_HISTORY) {
-                History::FromEpoch(Epoch(e)) => History::FromEpoch(Epoch(e.min(sec.epoch))),
+                History::FromEpoch(e) => History::FromEpoch(Epoch::new(e.get().min(sec.epoch))),
                 h => h,
             };
             let change = match req.right {
@@ -531,7 +561,7 @@ impl World {
     }
 
     fn step(&mut self, op: &Op, via: usize) {
-        self.now.0 += 1;
+        self.now = Timestamp::new(self.now.get() + 1);
         self.act(op, via);
         self.check_state();
     }
@@ -578,7 +608,7 @@ impl World {
                     Some(_) => Refusal::WrongSigner,
                     None => Refusal::UnknownPrincipal,
                 };
-                let early = Timestamp(now.0 - WINDOW - 1);
+                let early = Timestamp::new(now.get() - WINDOW - 1);
                 for (client, time, refusal) in [
                     (wrong, now, wrong_key),
                     (elsewhere, now, Refusal::WrongSrs),
@@ -629,7 +659,7 @@ impl World {
                 };
                 // An instance (and a client) whose clock is behind the request's last time:
                 // the SRS stamps that time instead (SPEC §7).
-                let (then, request) = (Timestamp(req.at.0 - back), req.id);
+                let (then, request) = (Timestamp::new(req.at.get() - back), req.id);
                 if action == Action::Approve {
                     return self.approve(via, &req, false, None, then);
                 }
@@ -704,7 +734,13 @@ impl World {
                     // Submitting the same version again is refused, and changes nothing.
                     let op = self.sign(self.owner(0), Operation::ApplyUpdate(update), now);
                     let again = self.run(1 - via, &op, now);
-                    let stale = matches!(again, Err(Error::AclRejected(AclProblem::Stale { .. })));
+                    let stale = matches!(
+                        again,
+                        Err(Error::AclRejected {
+                            problem: AclProblem::AlreadySeen,
+                            ..
+                        })
+                    );
                     assert!(stale, "{again:?}");
                 }
             }
@@ -717,7 +753,16 @@ impl World {
                 let r = c.owners[0].rewrap(&self.entries[e].entry, &acl, &mut self.rng);
                 let s = self.entries[e].section;
                 if !self.model.sections[s].live {
-                    return assert_eq!(r.unwrap_err(), refused(Refusal::UnknownSection));
+                    let entry = &self.entries[e].entry;
+                    return assert_eq!(
+                        r.unwrap_err(),
+                        refused_in(
+                            Refusal::UnknownSection,
+                            entry.header().section(),
+                            Some(entry.key_block().epoch()),
+                            None
+                        )
+                    );
                 }
                 let (key_block, record) = (r.unwrap(), self.record());
                 let entry = self.entries[e].entry.header().entry();
@@ -736,7 +781,7 @@ impl World {
                 entry.entry = entry.entry.clone().with_key_block(key_block);
                 entry.epoch = self.model.sections[s].epoch;
                 let accepted = receipt.verify(&self.vk, entry.entry.header()).unwrap();
-                let named = &self.versions[entry.entry.header().acl_version().0 as usize - 1];
+                let named = &self.versions[entry.entry.header().acl_version().get() as usize - 1];
                 let opened = c.owners[0].open_entry(&entry.entry, &accepted, named);
                 assert_eq!(opened.unwrap(), entry.plaintext);
             }
@@ -792,7 +837,7 @@ impl World {
                 let r = self.srs[via]
                     .borrow_mut()
                     .execute(&s.op, now, &mut self.rng);
-                if now.0 - s.op.time().0 > WINDOW {
+                if now.get() - s.op.time().get() > WINDOW {
                     assert_eq!(r, Err(refused(Refusal::OutsideWindow)));
                 } else if is_login(&s) {
                     assert_eq!(r, self.status(s.client.id()));
@@ -817,14 +862,14 @@ impl World {
                 }
             }
             Op::Expire => {
-                self.now.0 += REPLAY_LIFE + 40;
+                self.now = Timestamp::new(self.now.get() + REPLAY_LIFE + 40);
                 let now = self.now;
                 let n = self.srs[via]
                     .borrow_mut()
                     .expire_replays(now, 10_000)
                     .unwrap();
                 let before = self.nonces.len();
-                self.nonces.retain(|_, expiry| *expiry >= now.0);
+                self.nonces.retain(|_, expiry| *expiry >= now.get());
                 assert_eq!(n, before - self.nonces.len());
             }
             Op::Race(ref race) => self.race_step(race, via),

@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::world::{refused, Actor, World, NOW};
+use common::world::{refused, refused_in, Actor, World, NOW};
 use sesphr::phr::{
     AccessRequest, Acl, AclProblem, AclUpdate, AclVerifier, BodyHeader, Change, EntrySealer, Epoch,
     History, KeyBlock, KeyBundle, MasterSecret, Owner, PrincipalId, PrincipalKeys, ReKeyId,
@@ -22,7 +22,16 @@ use sesphr::srs::{
 };
 use sesphr::Error;
 
-const UNTIL: Timestamp = Timestamp(10_000_000);
+const UNTIL: Timestamp = Timestamp::new(10_000_000);
+
+/// The error refusing `acl` (its record and version) because of `problem`.
+fn rejected(acl: &sesphr::phr::Acl, problem: AclProblem) -> Error {
+    Error::AclRejected {
+        record: acl.record(),
+        version: acl.version(),
+        problem,
+    }
+}
 
 /// The principals of the fixture.
 #[derive(Clone, Copy, Debug)]
@@ -147,7 +156,7 @@ impl Fx {
 
     /// The ACL version an entry names.
     fn acl_v(&self, entry: &SealedEntry) -> VerifiedAcl {
-        self.acls[entry.header().acl_version().0 as usize - 1]
+        self.acls[entry.header().acl_version().get() as usize - 1]
             .verify(&self.owner.verifying_key())
             .unwrap()
     }
@@ -275,7 +284,7 @@ fn key_row(id: &ReKeyId) -> Vec<u8> {
         &[KEY_ROW][..],
         id.record.as_bytes(),
         id.section.as_bytes(),
-        &id.epoch.0.to_be_bytes(),
+        &id.epoch.get().to_be_bytes(),
         id.reader.as_bytes(),
     ]
     .concat()
@@ -349,7 +358,7 @@ fn every_reencryption_refusal_names_its_condition() {
     assert_eq!(served.entry, e.header().entry());
     assert_eq!(served.key_block, *e.key_block());
     // Expired ACL: the whole operation.
-    fx.srv.now = Timestamp(UNTIL.0 + 1);
+    fx.srv.now = Timestamp::new(UNTIL.get() + 1);
     fx.refuses(refused(Refusal::AclExpired), Who::Doctor, ask(vec![&e]));
     fx.srv.now = NOW;
     // A record the SRS has no ACL for (another owner's record id).
@@ -407,7 +416,7 @@ fn unknown_section_is_refused_for_readers_and_writers() {
         fx.keys(Who::Hospital)
             .seal_entry(&acl, imaging, b"x", NOW, &mut common::rng(1))
             .unwrap_err(),
-        refused(Refusal::UnknownSection)
+        refused_in(Refusal::UnknownSection, imaging, None, None)
     );
     let key_rows = |fx: &Fx| fx.srv.rows().iter().filter(|r| r.key[0] == KEY_ROW).count();
     assert_eq!(key_rows(&fx), 1);
@@ -420,7 +429,7 @@ fn unknown_section_is_refused_for_readers_and_writers() {
         Refusal::UnknownSection
     );
     fx.refuses(
-        refused(Refusal::UnknownSection),
+        refused_in(Refusal::UnknownSection, fx.medical, None, None),
         Who::Hospital,
         late.submission(),
     );
@@ -441,7 +450,7 @@ fn a_store_that_lost_or_changed_a_key_row_serves_nothing_from_it_and_fails_audit
     let doctor_key = ReKeyId {
         record,
         section: fx.medical,
-        epoch: Epoch(1),
+        epoch: Epoch::new(1),
         reader: fx.bundle(Who::Doctor).fingerprint(),
     };
     let rows = fx.srv.rows();
@@ -478,7 +487,7 @@ fn a_store_that_lost_or_changed_a_key_row_serves_nothing_from_it_and_fails_audit
     fx.update(&[Change::GrantRead {
         section: fx.medical,
         reader: fx.bundle(Who::Pharmacist),
-        history: History::FromEpoch(Epoch(1)),
+        history: History::FromEpoch(Epoch::new(1)),
     }]);
     let pharmacist_key = ReKeyId {
         reader: fx.bundle(Who::Pharmacist).fingerprint(),
@@ -671,7 +680,7 @@ fn registry_and_login_refusals() {
         .client(&newcomer)
         .sign(
             Operation::Login,
-            Timestamp(now.0 - window - 1),
+            Timestamp::new(now.get() - window - 1),
             &mut fx.srv.rng,
         )
         .unwrap();
@@ -764,14 +773,20 @@ fn acl_updates_are_refused_unless_from_the_owner_newer_unexpired_and_exact() {
         .create_record(fx.owner.record_id("second").unwrap(), UNTIL, &[], &mut rng)
         .unwrap();
     fx.srv.refuses(
-        Error::AclRejected(AclProblem::WrongOwner),
+        rejected(not_its_own.acl().acl_unverified(), AclProblem::WrongOwner),
         &other_a,
         Operation::ApplyUpdate(not_its_own),
     );
     // Expired.
-    fx.srv.now = Timestamp(UNTIL.0 + 1);
+    fx.srv.now = Timestamp::new(UNTIL.get() + 1);
     fx.refuses(
-        Error::AclRejected(AclProblem::Expired),
+        rejected(
+            u2.acl().acl_unverified(),
+            AclProblem::Expired {
+                not_after: UNTIL,
+                now: fx.srv.now,
+            },
+        ),
         Who::Owner,
         Operation::ApplyUpdate(u2.clone()),
     );
@@ -825,10 +840,7 @@ fn acl_updates_are_refused_unless_from_the_owner_newer_unexpired_and_exact() {
     );
     assert_eq!(fx.srv.rows(), rows);
     fx.refuses(
-        Error::AclRejected(AclProblem::Stale {
-            seen: u2.acl().acl_unverified().version(),
-            offered: u2.acl().acl_unverified().version(),
-        }),
+        rejected(u2.acl().acl_unverified(), AclProblem::AlreadySeen),
         Who::Owner,
         Operation::ApplyUpdate(u2.clone()),
     );
@@ -867,14 +879,24 @@ fn verifiers_refuse_rollback_expiry_foreign_records_and_wrong_owners() {
     verifier.accept(&v2, NOW).unwrap();
     assert_eq!(
         verifier.accept(&v1, NOW).unwrap_err(),
-        Error::AclRejected(AclProblem::Stale {
-            seen: v2.acl_unverified().version(),
-            offered: v1.acl_unverified().version()
-        })
+        rejected(
+            v1.acl_unverified(),
+            AclProblem::Stale {
+                seen: v2.acl_unverified().version()
+            }
+        )
     );
     assert_eq!(
-        verifier.accept(&v2, Timestamp(UNTIL.0 + 1)).unwrap_err(),
-        Error::AclRejected(AclProblem::Expired)
+        verifier
+            .accept(&v2, Timestamp::new(UNTIL.get() + 1))
+            .unwrap_err(),
+        rejected(
+            v2.acl_unverified(),
+            AclProblem::Expired {
+                not_after: UNTIL,
+                now: Timestamp::new(UNTIL.get() + 1)
+            }
+        )
     );
     let mut other_record = AclVerifier::new(
         fx.owner.record_id("other").unwrap(),
@@ -882,13 +904,18 @@ fn verifiers_refuse_rollback_expiry_foreign_records_and_wrong_owners() {
     );
     assert_eq!(
         other_record.accept(&v2, NOW).unwrap_err(),
-        Error::AclRejected(AclProblem::WrongRecord)
+        rejected(
+            v2.acl_unverified(),
+            AclProblem::WrongRecord {
+                expected: fx.owner.record_id("other").unwrap()
+            }
+        )
     );
     let impostor = PrincipalKeys::random(&mut common::rng(56));
     assert_eq!(
         v2.verify(&impostor.signing_key().verifying_key())
             .unwrap_err(),
-        Error::AclRejected(AclProblem::WrongOwner)
+        rejected(v2.acl_unverified(), AclProblem::WrongOwner)
     );
     // Writers must rely on the newest version they know of, unexpired.
     let acl = fx.acl();
@@ -898,11 +925,17 @@ fn verifiers_refuse_rollback_expiry_foreign_records_and_wrong_owners() {
                 &acl,
                 fx.medical,
                 b"x",
-                Timestamp(UNTIL.0 + 1),
+                Timestamp::new(UNTIL.get() + 1),
                 &mut common::rng(2)
             )
             .unwrap_err(),
-        Error::AclRejected(AclProblem::Expired)
+        rejected(
+            &acl,
+            AclProblem::Expired {
+                not_after: UNTIL,
+                now: Timestamp::new(UNTIL.get() + 1)
+            }
+        )
     );
 }
 
@@ -1020,7 +1053,12 @@ fn the_write_gate_accepts_only_current_entries_from_listed_writers() {
         .seal_entry(&ahead, med, b"not yet", NOW, &mut common::rng(21))
         .unwrap();
     fx.refuses(
-        refused(Refusal::NoWriteRight),
+        refused_in(
+            Refusal::NoWriteRight,
+            med,
+            None,
+            Some(fx.bundle(Who::Pharmacist).fingerprint()),
+        ),
         Who::Pharmacist,
         pharmacists.submission(),
     );
@@ -1034,8 +1072,8 @@ fn the_write_gate_accepts_only_current_entries_from_listed_writers() {
         history: History::All,
     }]);
     let r = fx.submit(Who::Hospital, &older).unwrap();
-    assert_eq!(older.header().acl_version().0, 1);
-    assert_eq!(r.acl_version().0, 2);
+    assert_eq!(older.header().acl_version().get(), 1);
+    assert_eq!(r.acl_version().get(), 2);
     assert_eq!(fx.read(Who::Doctor, &older).unwrap(), b"older version");
     // Sealed before a rotation: not the section's current key.
     let stale = fx.seal(med, b"stale key");
@@ -1047,7 +1085,7 @@ fn the_write_gate_accepts_only_current_entries_from_listed_writers() {
     );
     // An expired ACL accepts nothing.
     let fresh = fx.seal(med, b"fresh");
-    fx.srv.now = Timestamp(UNTIL.0 + 1);
+    fx.srv.now = Timestamp::new(UNTIL.get() + 1);
     fx.refuses(
         refused(Refusal::AclExpired),
         Who::Hospital,
@@ -1061,7 +1099,12 @@ fn the_write_gate_accepts_only_current_entries_from_listed_writers() {
         writer: fx.bundle(Who::Hospital).fingerprint(),
     }]);
     fx.refuses(
-        refused(Refusal::NoWriteRight),
+        refused_in(
+            Refusal::NoWriteRight,
+            fx.medical,
+            None,
+            Some(fx.bundle(Who::Hospital).fingerprint()),
+        ),
         Who::Hospital,
         fresh.submission(),
     );
@@ -1077,7 +1120,12 @@ fn entries_from_writers_without_the_right_or_with_bad_signatures_are_refused() {
         fx.keys(Who::Pharmacist)
             .seal_entry(&acl, fx.medical, b"x", NOW, &mut common::rng(3))
             .unwrap_err(),
-        refused(Refusal::NoWriteRight)
+        refused_in(
+            Refusal::NoWriteRight,
+            fx.medical,
+            Some(acl.section(&fx.medical).unwrap().epoch()),
+            Some(fx.bundle(Who::Pharmacist).fingerprint())
+        )
     );
     // An entry checked against an ACL version in which its writer has no right.
     let e = fx.write(fx.medical, b"lab");
@@ -1088,7 +1136,12 @@ fn entries_from_writers_without_the_right_or_with_bad_signatures_are_refused() {
     let now_acl = fx.acl();
     assert_eq!(
         e.verify_writer(&now_acl).unwrap_err(),
-        Error::AclRejected(AclProblem::VersionMismatch)
+        rejected(
+            &now_acl,
+            AclProblem::VersionMismatch {
+                named: e.header().acl_version()
+            }
+        )
     );
     let v1 = fx.acl_v(&e);
     e.verify_writer(&v1).unwrap();
@@ -1130,7 +1183,12 @@ fn entries_from_writers_without_the_right_or_with_bad_signatures_are_refused() {
     let bad = SealedEntry::from_bytes(&bad_writer).unwrap();
     assert_eq!(
         bad.verify_writer(&v1).unwrap_err(),
-        refused(Refusal::NoWriteRight)
+        refused_in(
+            Refusal::NoWriteRight,
+            bad.header().section(),
+            None,
+            Some(bad.header().writer())
+        )
     );
     assert_eq!(
         fx.owner.open_entry(&bad, &accepted, &v1).unwrap_err(),
@@ -1221,7 +1279,10 @@ fn forward_access_control_revocation_rewrap_and_reseal() {
     }]);
     assert_eq!(u.keys_to_delete().len(), 1);
     assert!(u.keys_to_add().is_empty());
-    assert_eq!(fx.acl().section(&fx.medical).unwrap().epoch(), Epoch(2));
+    assert_eq!(
+        fx.acl().section(&fx.medical).unwrap().epoch(),
+        Epoch::new(2)
+    );
     // Everything afterwards is refused: old entries and new ones.
     let after = fx.write(fx.medical, b"after revocation");
     for e in [&before, &after] {
@@ -1235,7 +1296,7 @@ fn forward_access_control_revocation_rewrap_and_reseal() {
     let acl = fx.acl();
     let kb = fx.owner.rewrap(&before, &acl, &mut common::rng(4)).unwrap();
     let rewrapped = before.clone().with_key_block(kb);
-    assert_eq!(kb.epoch(), Epoch(2));
+    assert_eq!(kb.epoch(), Epoch::new(2));
     assert!(kb.is_rewrapped());
     assert_eq!(
         fx.owner
@@ -1280,7 +1341,7 @@ fn forward_access_control_revocation_rewrap_and_reseal() {
     fx.update(&[Change::GrantRead {
         section: fx.medical,
         reader: fx.bundle(Who::Pharmacist),
-        history: History::FromEpoch(Epoch(2)),
+        history: History::FromEpoch(Epoch::new(2)),
     }]);
     let item = fx.item(Who::Pharmacist, &before).unwrap();
     assert_eq!(item.key_block, kb);
@@ -1295,7 +1356,9 @@ fn forward_access_control_revocation_rewrap_and_reseal() {
     // A colluding SRS that kept the doctor's epoch-1 key still opens what was not
     // re-wrapped, but the re-wrapped block is out of its reach.
     let kept = ReKey::new(
-        &fx.owner.section_key(record, fx.medical, Epoch(1)).unwrap(),
+        &fx.owner
+            .section_key(record, fx.medical, Epoch::new(1))
+            .unwrap(),
         fx.bundle(Who::Doctor).reader_key(),
     );
     let (accepted, named) = (fx.accepted(&before), fx.acl_v(&before));
@@ -1394,7 +1457,7 @@ fn backward_access_control_without_and_with_history() {
     let u = fx.update(&[Change::GrantRead {
         section: fx.medical,
         reader: fx.bundle(Who::Pharmacist),
-        history: History::FromEpoch(Epoch(1)),
+        history: History::FromEpoch(Epoch::new(1)),
     }]);
     assert_eq!(u.keys_to_add().len(), 3); // epochs 1, 2, 3
     assert_eq!(fx.read(Who::Pharmacist, &old).unwrap(), b"old");
@@ -1406,7 +1469,7 @@ fn backward_access_control_without_and_with_history() {
         &[Change::GrantRead {
             section: fx.prescription,
             reader: fx.bundle(Who::Doctor),
-            history: History::FromEpoch(Epoch(9)),
+            history: History::FromEpoch(Epoch::new(9)),
         }],
         &mut common::rng(6),
     );
@@ -1460,7 +1523,7 @@ fn invalid_changes_are_refused() {
     let other = Owner::from_master(MasterSecret::from_raw([1; 32])).unwrap();
     assert_eq!(
         other.update(&acl, UNTIL, &[], &mut rng).unwrap_err(),
-        Error::AclRejected(AclProblem::WrongOwner)
+        rejected(&acl, AclProblem::WrongOwner)
     );
 }
 
@@ -1531,13 +1594,13 @@ fn request_life_cycle_and_every_illegal_transition() {
     };
 
     // The pharmacist asks for two sections; the owner approves one.
-    fx.srv.now = Timestamp(NOW.0 + 1);
+    fx.srv.now = Timestamp::new(NOW.get() + 1);
     let r1 = file(&mut fx, Right::Read(Some(History::All)), &[med, pres]);
     assert_eq!(
         fx.srv.srs.requests_of_owner(owner_id, None, 10),
         Ok(vec![r1])
     );
-    fx.srv.now = Timestamp(NOW.0 + 2);
+    fx.srv.now = Timestamp::new(NOW.get() + 2);
     let approve = fx.build(&[Change::GrantRead {
         section: pres,
         reader: fx.bundle(Who::Pharmacist),
@@ -1577,8 +1640,11 @@ fn request_life_cycle_and_every_illegal_transition() {
     assert_eq!(
         req.history(),
         &[
-            (RequestState::Pending, Timestamp(NOW.0 + 1)),
-            (RequestState::ApprovedNarrower, Timestamp(NOW.0 + 2))
+            (RequestState::Pending, Timestamp::new(NOW.get() + 1)),
+            (
+                RequestState::ApprovedNarrower,
+                Timestamp::new(NOW.get() + 2)
+            )
         ]
     );
     assert_eq!(
@@ -1753,6 +1819,7 @@ fn the_store_round_trips_through_its_rows_and_garbage_rows_are_refused() {
             truncated,
             Error::InvalidEncoding {
                 what: "principal row",
+                field: None,
             },
         ),
     ] {
@@ -1833,7 +1900,7 @@ fn public_values_round_trip_through_bytes() {
     let Ok(response) = fx.srv.srs.execute(&decoded, NOW, &mut fx.srv.rng) else {
         panic!()
     };
-    let Response::Reencrypted(items) = &response else {
+    let Response::Reencrypted { items, .. } = &response else {
         panic!()
     };
     assert_eq!(items[1], Err(Refusal::UnknownEntry));
@@ -1852,7 +1919,10 @@ fn public_values_round_trip_through_bytes() {
         Response::RequestFiled(RequestId::new([3; 16])),
         Response::Approved(RequestState::ApprovedNarrower),
         Response::Accepted(Box::new(receipt)),
-        Response::Reencrypted(Refusal::ALL.iter().map(|r| Err(*r)).collect()),
+        Response::Reencrypted {
+            items: Refusal::ALL.iter().map(|r| Err(*r)).collect(),
+            receipt: None,
+        },
     ] {
         assert_eq!(Response::from_bytes(&r.to_bytes()).unwrap(), r);
     }

@@ -160,13 +160,15 @@ fn wrong_length_tag_version_and_trailing_bytes_are_refused() {
     assert_eq!(
         SectionPublicKey::from_bytes(&good[..10]),
         Err(Error::InvalidEncoding {
-            what: "section public key"
+            what: "section public key",
+            field: None,
         })
     );
     assert_eq!(
         SectionPublicKey::from_bytes(&[]),
         Err(Error::InvalidEncoding {
-            what: "section public key"
+            what: "section public key",
+            field: Some("type tag"),
         })
     );
     let mut trailing = good.to_vec();
@@ -174,7 +176,8 @@ fn wrong_length_tag_version_and_trailing_bytes_are_refused() {
     assert_eq!(
         SectionPublicKey::from_bytes(&trailing),
         Err(Error::InvalidEncoding {
-            what: "section public key"
+            what: "section public key",
+            field: Some("trailing bytes"),
         })
     );
     let mut version = good;
@@ -397,7 +400,8 @@ fn non_canonical_gt_coordinate_is_refused() {
     assert_eq!(
         ReCapsule::from_bytes(&bytes),
         Err(Error::InvalidEncoding {
-            what: "re-encrypted capsule"
+            what: "re-encrypted capsule",
+            field: Some("GT element"),
         })
     );
 }

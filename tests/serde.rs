@@ -87,7 +87,7 @@ fn signed_operations_and_record_values_round_trip_through_json() {
     let update = owner
         .create_record(
             owner.record_id("main").unwrap(),
-            Timestamp(NOW.0 + 1_000),
+            Timestamp::new(NOW.get() + 1_000),
             &[
                 Change::AddSection { section },
                 Change::GrantWrite {

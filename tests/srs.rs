@@ -6,10 +6,10 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::world::{refused, Actor, World};
+use common::world::{refused, refused_in, Actor, World};
 use sesphr::phr::{
     Change, History, MasterSecret, Owner, PrincipalId, ReKeyId, RecordId, RequestState, Right,
-    Role, SealedEntry, SectionId, SectionName, SignedAcl, Timestamp, VerifiedAcl,
+    Role, SealedEntry, SectionId, Timestamp,
 };
 use sesphr::srs::{
     Changeset, MemoryStore, Operation, Refusal, Response, Row, SignedOperation, Srs, SrsConfig,
@@ -17,110 +17,7 @@ use sesphr::srs::{
 };
 use sesphr::Error;
 
-const UNTIL: Timestamp = Timestamp(10_000_000);
-
-/// A world with a patient's record: a section the hospital writes and doctor 0 reads.
-struct Record {
-    w: World,
-    owner: Owner,
-    patient: Actor,
-    hospital: Actor,
-    doctors: Vec<Actor>,
-    record: RecordId,
-    section: SectionId,
-    acls: Vec<SignedAcl>,
-}
-
-impl Record {
-    fn new(seed: u8) -> Self {
-        let mut w = World::new(seed);
-        let owner = Owner::from_master(MasterSecret::from_raw([seed; 32])).unwrap();
-        let patient = w.enrol(Role::Patient, owner.keys().clone());
-        let hospital = w.actor(Role::Hospital);
-        let doctors = vec![w.actor(Role::Doctor), w.actor(Role::Doctor)];
-        let record = owner.record_id("main").unwrap();
-        let section = owner.section_id(&SectionName::new("medical").unwrap());
-        let mut r = Self {
-            w,
-            owner,
-            patient,
-            hospital,
-            doctors,
-            record,
-            section,
-            acls: Vec::new(),
-        };
-        let changes = [
-            Change::AddSection { section },
-            Change::GrantWrite {
-                section,
-                writer: r.hospital.keys.bundle(),
-            },
-            Change::GrantRead {
-                section,
-                reader: r.doctors[0].keys.bundle(),
-                history: History::None,
-            },
-        ];
-        let u = r
-            .owner
-            .create_record(record, UNTIL, &changes, &mut r.w.rng)
-            .unwrap();
-        let p = r.patient.clone();
-        r.w.run(&p, Operation::ApplyUpdate(u.clone())).unwrap();
-        r.acls.push(u.acl().clone());
-        r
-    }
-
-    fn acl(&self) -> VerifiedAcl {
-        self.acls
-            .last()
-            .unwrap()
-            .verify(&self.owner.verifying_key())
-            .unwrap()
-    }
-
-    fn named(&self, e: &SealedEntry) -> VerifiedAcl {
-        self.acls[e.header().acl_version().0 as usize - 1]
-            .verify(&self.owner.verifying_key())
-            .unwrap()
-    }
-
-    fn update_op(&mut self, changes: &[Change]) -> (Operation, SignedAcl) {
-        let acl = self.acl();
-        let u = self
-            .owner
-            .update(&acl, UNTIL, changes, &mut self.w.rng)
-            .unwrap();
-        (Operation::ApplyUpdate(u.clone()), u.acl().clone())
-    }
-
-    fn update(&mut self, changes: &[Change]) {
-        let (op, acl) = self.update_op(changes);
-        let p = self.patient.clone();
-        self.w.run(&p, op).unwrap();
-        self.acls.push(acl);
-    }
-
-    fn seal(&mut self, writer: &Actor, acl: &VerifiedAcl, body: &[u8]) -> SealedEntry {
-        writer
-            .keys
-            .seal_entry(acl, self.section, body, self.w.now, &mut self.w.rng)
-            .unwrap()
-    }
-
-    fn write(&mut self, body: &[u8]) -> SealedEntry {
-        let (h, acl) = (self.hospital.clone(), self.acl());
-        let e = self.seal(&h, &acl, body);
-        self.w.submit(&h, &e).unwrap();
-        e
-    }
-
-    fn read(&mut self, doctor: usize, e: &SealedEntry) -> Result<Vec<u8>, Error> {
-        let (d, acl) = (self.doctors[doctor].clone(), self.named(e));
-        self.w.open(&d, e, &acl)
-    }
-}
+use common::record::{Record, UNTIL};
 
 /// One operation of every kind, as `who` would send it.
 fn every_operation(r: &mut Record) -> Vec<(Actor, Operation)> {
@@ -213,13 +110,13 @@ fn every_operation_is_refused_unsigned_foreign_replayed_or_out_of_time() {
         r.w.refuses_signed(refused(Refusal::WrongSrs), &foreign);
         // Stamped too far in the past or the future.
         let window = r.w.srs.config().window;
-        for t in [r.w.now.0 - window - 1, r.w.now.0 + window + 1] {
+        for t in [r.w.now.get() - window - 1, r.w.now.get() + window + 1] {
             let stale = SignedOperation::sign(
                 &who.keys,
                 r.w.srs.id(),
                 who.id,
                 op.clone(),
-                Timestamp(t),
+                Timestamp::new(t),
                 &mut r.w.rng,
             )
             .unwrap();
@@ -258,7 +155,7 @@ fn a_nonce_reused_for_another_operation_is_a_replay() {
     .unwrap();
     r.w.refuses_signed(refused(Refusal::Replayed), &other);
     // After the window, the replay row may be forgotten; the operation is out of time.
-    let later = Timestamp(r.w.now.0 + 10_000);
+    let later = Timestamp::new(r.w.now.get() + 10_000);
     assert!(r.w.srs.expire_replays(later, 1000).unwrap() >= 1);
     let before = r.w.rows();
     assert_eq!(
@@ -400,7 +297,11 @@ fn a_revoked_writer_is_refused_at_the_gate_and_its_entries_are_read_by_nobody() 
     // The hospital still holds the old ACL version and seals against it.
     let h = r.hospital.clone();
     let late = r.seal(&h, &old_acl, b"after revocation");
-    r.w.refuses(refused(Refusal::NoWriteRight), &h, late.submission());
+    r.w.refuses(
+        refused_in(Refusal::NoWriteRight, s, None, Some(fp)),
+        &h,
+        late.submission(),
+    );
     // Nobody gets it re-encrypted: the SRS never accepted it.
     let d = r.doctors[0].clone();
     let items =
@@ -461,7 +362,7 @@ fn key_row(id: &ReKeyId) -> Vec<u8> {
     let mut k = vec![0x05];
     k.extend_from_slice(id.record.as_bytes());
     k.extend_from_slice(id.section.as_bytes());
-    k.extend_from_slice(&id.epoch.0.to_be_bytes());
+    k.extend_from_slice(&id.epoch.get().to_be_bytes());
     k.extend_from_slice(id.reader.as_bytes());
     k
 }
@@ -631,7 +532,10 @@ fn a_revocation_racing_a_reencryption_wins_and_releases_nothing() {
     let items = r.w.srs.execute(&ask, r.w.now, &mut r.w.rng).unwrap();
     assert_eq!(
         items,
-        Response::Reencrypted(vec![Err(Refusal::NoReadRight)])
+        Response::Reencrypted {
+            items: vec![Err(Refusal::NoReadRight)],
+            receipt: None,
+        }
     );
 }
 
@@ -978,7 +882,7 @@ fn authentication_comes_before_decoding_and_large_updates_sign() {
         .map(|b| Change::GrantRead {
             section: s,
             reader: *b,
-            history: History::FromEpoch(sesphr::phr::Epoch(1)),
+            history: History::FromEpoch(sesphr::phr::Epoch::new(1)),
         })
         .collect();
     r.update(&grants);
@@ -1022,7 +926,7 @@ fn authentication_comes_before_decoding_and_large_updates_sign() {
 }
 
 #[test]
-fn a_writer_submitting_entries_never_blocks_the_owners_revocation() {
+fn a_writer_submitting_entries_delays_the_owners_revocation_by_one_retry() {
     let mut r = Record::new(15);
     let h = r.hospital.clone();
     let acl = r.acl();
@@ -1036,9 +940,14 @@ fn a_writer_submitting_entries_never_blocks_the_owners_revocation() {
     }]);
     let p = r.patient.clone();
     let revoke = r.w.sign(&p, revoke);
-    // The submission commits while the revocation is in flight: both commit (the serial
-    // order is submission, then revocation).
-    let (first, second) = race(&mut r.w, revoke, submit);
-    assert_eq!(first, Ok(Response::Done));
+    // The submission commits while the revocation is in flight. Both append to the
+    // record's disclosure log, so the revocation conflicts (nothing of it is written) and
+    // its retry commits: the serial order is submission, then revocation.
+    let (first, second) = race(&mut r.w, revoke.clone(), submit);
+    assert_eq!(first, Err(Error::Store(StoreError::Conflict)));
     assert!(matches!(second, Ok(Response::Accepted(_))), "{second:?}");
+    assert_eq!(
+        r.w.srs.execute(&revoke, r.w.now, &mut r.w.rng),
+        Ok(Response::Done)
+    );
 }

@@ -128,7 +128,7 @@ fn kat_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
         ("rekey".into(), hex(&rk.to_bytes())),
         ("recapsule".into(), hex(&rc.to_bytes())),
         ("data_key_wrapped".into(), hex(&wrapped.to_bytes())),
-        ("nonce_prefix".into(), hex(&prefix.0)),
+        ("nonce_prefix".into(), hex(&prefix.to_bytes())),
         ("body_len".into(), body.len().to_string()),
         ("body_sha256".into(), sha(&body)),
         ("body_head".into(), hex(&body[..body.len().min(64)])),
@@ -161,7 +161,7 @@ fn owner_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
         ("section_id".into(), hex(section.as_bytes())),
     ];
     for e in 0..3 {
-        let k = owner.section_key(record, section, Epoch(e)).unwrap();
+        let k = owner.section_key(record, section, Epoch::new(e)).unwrap();
         out.push((
             format!("section_key_epoch_{e}"),
             hex(&k.public_key().to_bytes()),
@@ -184,7 +184,7 @@ fn acl_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
     let mut rng = ChaCha20Rng::from_seed(rng_seed);
     let record = owner.record_id("main").unwrap();
     let section = owner.section_id(&SectionName::new("medical").unwrap());
-    let until = Timestamp(1_900_000_000);
+    let until = Timestamp::new(1_900_000_000);
     let v1 = owner
         .create_record(
             record,
@@ -253,7 +253,7 @@ fn outcome<T>(r: Result<T, sesphr::Error>, ok: impl FnOnce(T) -> String) -> Stri
 fn signed_op_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
     let keys = seeded_keys(&seed32(inputs, "principal_seed"));
     let principal = PrincipalId::new(unhex(&inputs["principal_id"]).try_into().unwrap());
-    let time = Timestamp(inputs["time"].parse().unwrap());
+    let time = Timestamp::new(inputs["time"].parse().unwrap());
     let mut srs = seeded_srs(inputs);
     let client = Client::new(&keys, principal, srs.id());
     let op = match inputs["operation"].as_str() {
@@ -320,7 +320,7 @@ impl RoleName for Role {
 /// never accepted (the re-encryption response: one item served, one refused). The reader
 /// opens the entry with the response and the receipt. One ChaCha20 RNG drives everything.
 fn srs_flow_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
-    let time = Timestamp(inputs["time"].parse().unwrap());
+    let time = Timestamp::new(inputs["time"].parse().unwrap());
     let mut rng = ChaCha20Rng::from_seed(seed32(inputs, "rng_seed"));
     let mut srs = seeded_srs(inputs);
     let owner = Owner::from_master(MasterSecret::from_raw(seed32(inputs, "master"))).unwrap();
@@ -361,7 +361,7 @@ fn srs_flow_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> 
     let update = owner
         .create_record(
             record,
-            Timestamp(time.0 + 86_400),
+            Timestamp::new(time.get() + 86_400),
             &[
                 Change::AddSection { section },
                 Change::GrantWrite {
@@ -398,7 +398,7 @@ fn srs_flow_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> 
     };
     let ask = reader_c.sign(ask, time, &mut rng).unwrap();
     let reencrypted = srs.execute(&ask, time, &mut rng).unwrap();
-    let Response::Reencrypted(items) = &reencrypted else {
+    let Response::Reencrypted { items, .. } = &reencrypted else {
         panic!("{reencrypted:?}")
     };
     assert_eq!(items[1], Err(Refusal::UnknownEntry));
@@ -476,7 +476,11 @@ fn response_outputs() -> Vec<(String, String)> {
         ),
         (
             "every_refusal".into(),
-            hex(&Response::Reencrypted(Refusal::ALL.iter().map(|r| Err(*r)).collect()).to_bytes()),
+            hex(&Response::Reencrypted {
+                items: Refusal::ALL.iter().map(|r| Err(*r)).collect(),
+                receipt: None,
+            }
+            .to_bytes()),
         ),
     ]
 }
@@ -712,7 +716,6 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             .to_vec()
     };
     sig_zero_s[50..].fill(0);
-    let acl_what = "InvalidEncoding { what: \"ACL\" }";
     let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
         ("acl-valid", "acl", patched_acl(|_| ()), "ok"),
         (
@@ -725,13 +728,13 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             "acl-first-after-epoch",
             "acl",
             patched_acl(|a| a[ACL_EPOCH_AT + 4..ACL_EPOCH_AT + 8].copy_from_slice(&[0, 0, 0, 9])),
-            acl_what,
+            "InvalidEncoding { what: \"ACL\", field: Some(\"section first epoch\") }",
         ),
         (
             "acl-key-count-mismatch",
             "acl",
             patched_acl(|a| a[ACL_KEYS_SIZE_AT + 7] ^= 1),
-            acl_what,
+            "InvalidEncoding { what: \"ACL\", field: Some(\"key set size (not what the grants imply)\") }",
         ),
         (
             "acl-update-format-1",
@@ -786,19 +789,19 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             "recapsule-noncanonical-coordinate",
             "recapsule",
             bad_gt_coord,
-            "InvalidEncoding { what: \"re-encrypted capsule\" }",
+            "InvalidEncoding { what: \"re-encrypted capsule\", field: Some(\"GT element\") }",
         ),
         (
             "recapsule-truncated",
             "recapsule",
             rc[..rc.len() - 1].to_vec(),
-            "InvalidEncoding { what: \"re-encrypted capsule\" }",
+            "InvalidEncoding { what: \"re-encrypted capsule\", field: None }",
         ),
         (
             "recapsule-trailing-byte",
             "recapsule",
             [&rc[..], &[0]].concat(),
-            "InvalidEncoding { what: \"re-encrypted capsule\" }",
+            "InvalidEncoding { what: \"re-encrypted capsule\", field: Some(\"trailing bytes\") }",
         ),
         (
             "recapsule-unknown-version",
@@ -852,7 +855,7 @@ fn negative_vectors() -> Vec<(String, Vector)> {
             "wrapped-key-short",
             "wrapped-key",
             vec![0x0b, 1, 0, 0],
-            "InvalidEncoding { what: \"wrapped key\" }",
+            "InvalidEncoding { what: \"wrapped key\", field: None }",
         ),
     ];
     decode_vectors(cases)
@@ -886,7 +889,7 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
                 record: RecordId::new([0x0d; 16]),
                 entries: vec![EntryId::new([0; 16])],
             },
-            Timestamp(1_700_000_000),
+            Timestamp::new(1_700_000_000),
             &mut ChaCha20Rng::from_seed([0x24; 32]),
         )
         .unwrap()
@@ -918,6 +921,7 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
         for _ in 0..items {
             r.extend([1, refusal]);
         }
+        r.push(0); // no disclosure receipt
         r
     };
     let mut item_tag = refusals(1, 1);
@@ -925,8 +929,6 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
     let mut receipt_as_response = receipt.clone();
     receipt_as_response[0] = 0x21;
 
-    let op_what = "InvalidEncoding { what: \"signed operation\" }";
-    let response_what = "InvalidEncoding { what: \"response\" }";
     let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
         (
             "signed-operation-valid",
@@ -938,19 +940,19 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
             "signed-operation-unknown-type",
             "signed-operation",
             unknown_type,
-            "InvalidEncoding { what: \"operation type\" }",
+            "InvalidEncoding { what: \"operation type\", field: None }",
         ),
         (
             "signed-operation-type-zero",
             "signed-operation",
             type_zero,
-            "InvalidEncoding { what: \"operation type\" }",
+            "InvalidEncoding { what: \"operation type\", field: None }",
         ),
         (
             "signed-operation-body-trailing-byte",
             "signed-operation",
             login_extra,
-            "InvalidEncoding { what: \"operation\" }",
+            "InvalidEncoding { what: \"operation\", field: Some(\"trailing bytes\") }",
         ),
         (
             "signed-operation-batch-over-max",
@@ -962,19 +964,19 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
             "signed-operation-truncated",
             "signed-operation",
             op[..op.len() - 1].to_vec(),
-            op_what,
+            "InvalidEncoding { what: \"signed operation\", field: None }",
         ),
         (
             "signed-operation-body-truncated",
             "signed-operation",
             op[..BODY_AT + 10].to_vec(),
-            op_what,
+            "InvalidEncoding { what: \"signed operation\", field: None }",
         ),
         (
             "signed-operation-trailing-byte",
             "signed-operation",
             [&op[..], &[0]].concat(),
-            op_what,
+            "InvalidEncoding { what: \"signed operation\", field: Some(\"trailing bytes\") }",
         ),
         (
             "signed-operation-format-2",
@@ -987,13 +989,13 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
             "response-unknown-refusal",
             "response",
             refusals(1, 0xff),
-            "InvalidEncoding { what: \"refusal\" }",
+            "InvalidEncoding { what: \"refusal\", field: None }",
         ),
         (
             "response-refusal-zero",
             "response",
             refusals(1, 0),
-            "InvalidEncoding { what: \"refusal\" }",
+            "InvalidEncoding { what: \"refusal\", field: None }",
         ),
         (
             "response-batch-at-max",
@@ -1005,50 +1007,50 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
             "response-batch-over-max",
             "response",
             refusals(MAX_BATCH as u32 + 1, 1),
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-count-beyond-input",
             "response",
             refusals(2, 1)[..9].to_vec(),
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-unknown-item-tag",
             "response",
             item_tag,
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-unknown-variant",
             "response",
-            vec![0x21, 1, 6],
-            response_what,
+            vec![0x21, 1, 7],
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-truncated",
             "response",
             response[..response.len() - 1].to_vec(),
-            response_what,
+            "InvalidEncoding { what: \"response\", field: None }",
         ),
         (
             "response-trailing-byte",
             "response",
             [&response[..], &[0]].concat(),
-            response_what,
+            "InvalidEncoding { what: \"response\", field: Some(\"trailing bytes\") }",
         ),
         ("receipt-valid", "receipt", receipt.clone(), "ok"),
         (
             "receipt-truncated",
             "receipt",
             receipt[..receipt.len() - 1].to_vec(),
-            "InvalidEncoding { what: \"receipt\" }",
+            "InvalidEncoding { what: \"receipt\", field: None }",
         ),
         (
             "receipt-trailing-byte",
             "receipt",
             [&receipt[..], &[0]].concat(),
-            "InvalidEncoding { what: \"receipt\" }",
+            "InvalidEncoding { what: \"receipt\", field: Some(\"trailing bytes\") }",
         ),
         (
             "receipt-wrong-tag",
@@ -1058,6 +1060,114 @@ fn srs_negative_vectors() -> Vec<(String, Vector)> {
         ),
     ];
     decode_vectors(cases)
+}
+
+/// The secrets' encodings (`sesphr::secret`) from seeds: master secret, owner, principal keys
+/// and the keys inside them.
+fn secret_outputs(inputs: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let master = MasterSecret::from_raw(seed32(inputs, "master"));
+    let owner = Owner::from_master(master.clone()).unwrap();
+    let keys = seeded_keys(&seed32(inputs, "keys_seed"));
+    vec![
+        ("master_secret".into(), hex(&master.to_bytes()[..])),
+        ("owner".into(), hex(&owner.to_bytes()[..])),
+        ("principal_keys".into(), hex(&keys.to_bytes()[..])),
+        (
+            "signing_key".into(),
+            hex(&keys.signing_key().to_bytes()[..]),
+        ),
+        ("reader_key".into(), hex(&keys.reader_key().to_bytes()[..])),
+        ("bundle".into(), hex(&keys.bundle().to_bytes())),
+    ]
+}
+
+/// The secrets' KAT and their hostile encodings.
+fn secret_vectors() -> Vec<(String, Vector)> {
+    let inputs = vec![
+        ("master".to_string(), hex(&[0x42; 32])),
+        ("keys_seed".into(), hex(&[0x17; 32])),
+    ];
+    let parsed: BTreeMap<_, _> = inputs.iter().cloned().collect();
+    let outputs: BTreeMap<String, String> = secret_outputs(&parsed).into_iter().collect();
+    let mut fields = vec![
+        ("kind".to_string(), "secrets".to_string()),
+        ("expect".into(), "success".into()),
+    ];
+    fields.extend(inputs);
+    fields.extend(secret_outputs(&parsed));
+    let mut v = vec![(
+        "kat-secret-encodings.txt".to_string(),
+        Vector {
+            comment: "The secrets' one encoding each (tag, version, fields): master secret (34 bytes),\nowner (66: master secret and its bundle fingerprint), principal keys (102: signing\nkey, reader key, bundle fingerprint), from seeds.".into(),
+            fields,
+        },
+    )];
+    let keys = unhex(&outputs["principal_keys"]);
+    let owner = unhex(&outputs["owner"]);
+    let other = seeded_keys(&[0x18; 32]);
+    let mut mixed = keys.clone();
+    mixed[36..70].copy_from_slice(&other.reader_key().to_bytes()[..]);
+    let mut noncanonical = keys.clone();
+    noncanonical[4..36].fill(0xff);
+    let mut zero = keys.clone();
+    zero[38..70].fill(0);
+    let mut wrong_owner = owner.clone();
+    wrong_owner[2] ^= 1;
+    let keys_what = "InvalidEncoding { what: \"principal keys\", field: None }";
+    let cases = vec![
+        ("principal-keys-valid", "principal-keys", keys.clone(), "ok"),
+        (
+            "principal-keys-mixed-halves",
+            "principal-keys",
+            mixed,
+            "InvalidEncoding { what: \"principal keys (the keys do not match the stored fingerprint)\", field: None }",
+        ),
+        (
+            "principal-keys-noncanonical-scalar",
+            "principal-keys",
+            noncanonical,
+            "NonCanonicalScalar { what: \"signing key\" }",
+        ),
+        (
+            "principal-keys-zero-scalar",
+            "principal-keys",
+            zero,
+            "ZeroScalar { what: \"reader secret key\" }",
+        ),
+        (
+            "principal-keys-truncated",
+            "principal-keys",
+            keys[..keys.len() - 1].to_vec(),
+            keys_what,
+        ),
+        (
+            "principal-keys-trailing-byte",
+            "principal-keys",
+            [&keys[..], &[0]].concat(),
+            "InvalidEncoding { what: \"principal keys\", field: Some(\"trailing bytes\") }",
+        ),
+        ("owner-valid", "owner", owner.clone(), "ok"),
+        (
+            "owner-other-master-secret",
+            "owner",
+            wrong_owner,
+            "InvalidEncoding { what: \"owner (the keys do not match the stored fingerprint)\", field: None }",
+        ),
+        (
+            "master-secret-raw-bytes",
+            "master-secret",
+            vec![0x42; 32],
+            "UnknownTag { what: \"master secret\", tag: 66 }",
+        ),
+        (
+            "master-secret-valid",
+            "master-secret",
+            unhex(&outputs["master_secret"]),
+            "ok",
+        ),
+    ];
+    v.extend(decode_vectors(cases));
+    v
 }
 
 fn decode_vectors(cases: Vec<(&str, &str, Vec<u8>, &str)>) -> Vec<(String, Vector)> {
@@ -1113,6 +1223,9 @@ fn decode(ty: &str, input: &[u8]) -> Result<(), sesphr::Error> {
             .map(drop),
         "response" => Response::from_bytes(input).map(drop),
         "receipt" => Receipt::from_bytes(input).map(drop),
+        "principal-keys" => PrincipalKeys::from_bytes(input).map(drop),
+        "owner" => Owner::from_bytes(input).map(drop),
+        "master-secret" => MasterSecret::from_bytes(input).map(drop),
         other => panic!("unknown vector type {other}"),
     }
 }
@@ -1132,6 +1245,11 @@ fn check(name: &str, text: &str) {
         }
         "owner" => {
             for (k, v) in owner_outputs(&f) {
+                assert_eq!(f.get(&k), Some(&v), "{name}: field {k}");
+            }
+        }
+        "secrets" => {
+            for (k, v) in secret_outputs(&f) {
                 assert_eq!(f.get(&k), Some(&v), "{name}: field {k}");
             }
         }
@@ -1173,6 +1291,7 @@ fn vectors_match() {
         .chain(negative_vectors())
         .chain(srs_vectors())
         .chain(srs_negative_vectors())
+        .chain(secret_vectors())
         .collect();
     if std::env::var_os("SESPHR_WRITE_VECTORS").is_some() {
         std::fs::create_dir_all(dir()).unwrap();

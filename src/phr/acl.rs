@@ -1,4 +1,4 @@
-//! The owner-signed access-control list of one record (SPEC §4).
+//! The owner-signed access-control list of one record ([SPEC §4](crate::notes::spec)).
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -42,13 +42,15 @@ impl History {
             (0, 0) => Ok(History::None),
             (1, e) => Ok(History::FromEpoch(Epoch(e))),
             (2, 0) => Ok(History::All),
-            _ => Err(Error::InvalidEncoding { what: r.what() }),
+            _ => Err(r.invalid()),
         }
     }
 }
 
 /// A reader's grant on a section: its keys and the first epoch it may read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct ReaderGrant {
     /// The reader's public keys (the ACL names it by their fingerprint).
     pub bundle: KeyBundle,
@@ -62,7 +64,7 @@ pub struct ReaderGrant {
 pub struct SectionPolicy {
     pub(crate) epoch: Epoch,
     /// The epoch of the section's latest creation: no grant reaches an epoch before it, so
-    /// a removed and re-added section never hands out its predecessor's keys (SPEC §7).
+    /// a removed and re-added section never hands out its predecessor's keys ([SPEC §7](crate::notes::spec)).
     pub(crate) first: Epoch,
     pub(crate) key: SectionPublicKey,
     pub(crate) readers: BTreeMap<Fingerprint, ReaderGrant>,
@@ -224,42 +226,43 @@ impl Acl {
     }
 
     fn decode(mut r: Reader<'_>) -> Result<Self, Error> {
-        let what = "ACL";
-        let record = RecordId::new(r.array()?);
-        let version = AclVersion(r.u64()?);
-        let not_after = Timestamp(r.u64()?);
-        let previous = AclHash(r.array()?);
-        let keys = KeySetCommitment::decode(&mut r)?;
-        let owner = read_bundle(&mut r)?;
-        let default_history = History::decode(&mut r)?;
-        let n = r.count(16 + 8 + SectionPublicKey::SIZE + 8)?;
+        let record = RecordId::new(r.at("record").array()?);
+        let version = AclVersion(r.at("version").u64()?);
+        let not_after = Timestamp(r.at("not_after").u64()?);
+        let previous = AclHash(r.at("previous hash").array()?);
+        let keys = KeySetCommitment::decode(r.at("key set"))?;
+        let owner = read_bundle(r.at("owner"))?;
+        let default_history = History::decode(r.at("default history"))?;
+        let n = r
+            .at("section count")
+            .count(16 + 8 + SectionPublicKey::SIZE + 8)?;
         let mut sections = BTreeMap::new();
         for _ in 0..n {
-            let id = SectionId::new(r.array()?);
-            let epoch = Epoch(r.u32()?);
-            let first = Epoch(r.u32()?);
+            let id = SectionId::new(r.at("section id").array()?);
+            let epoch = Epoch(r.at("section epoch").u32()?);
+            let first = Epoch(r.at("section first epoch").u32()?);
             if first > epoch {
-                return Err(Error::InvalidEncoding { what });
+                return Err(r.invalid());
             }
-            let key = SectionPublicKey::read(&mut r)?;
+            let key = SectionPublicKey::read(r.at("section key"))?;
             let mut readers = BTreeMap::new();
-            for _ in 0..r.count(KeyBundle::SIZE + 4)? {
-                let bundle = read_bundle(&mut r)?;
-                let from = Epoch(r.u32()?);
+            for _ in 0..r.at("reader count").count(KeyBundle::SIZE + 4)? {
+                let bundle = read_bundle(r.at("reader"))?;
+                let from = Epoch(r.at("reader from-epoch").u32()?);
                 if from > epoch || from < first {
-                    return Err(Error::InvalidEncoding { what });
+                    return Err(r.invalid());
                 }
                 insert_in_order(
                     &mut readers,
                     bundle.fingerprint(),
                     ReaderGrant { bundle, from },
-                    "ACL (order)",
+                    "ACL readers",
                 )?;
             }
             let mut writers = BTreeMap::new();
-            for _ in 0..r.count(KeyBundle::SIZE)? {
-                let bundle = read_bundle(&mut r)?;
-                insert_in_order(&mut writers, bundle.fingerprint(), bundle, "ACL (order)")?;
+            for _ in 0..r.at("writer count").count(KeyBundle::SIZE)? {
+                let bundle = read_bundle(r.at("writer"))?;
+                insert_in_order(&mut writers, bundle.fingerprint(), bundle, "ACL writers")?;
             }
             insert_in_order(
                 &mut sections,
@@ -271,17 +274,17 @@ impl Acl {
                     readers,
                     writers,
                 },
-                "ACL (order)",
+                "ACL sections",
             )?;
         }
         let mut retired = BTreeMap::new();
-        for _ in 0..r.count(16 + 4)? {
-            let id = SectionId::new(r.array()?);
-            let next = Epoch(r.u32()?);
+        for _ in 0..r.at("retired section count").count(16 + 4)? {
+            let id = SectionId::new(r.at("retired section id").array()?);
+            let next = Epoch(r.at("retired section epoch").u32()?);
             if sections.contains_key(&id) {
-                return Err(Error::InvalidEncoding { what });
+                return Err(r.invalid());
             }
-            insert_in_order(&mut retired, id, next, "ACL (order)")?;
+            insert_in_order(&mut retired, id, next, "ACL retired sections")?;
         }
         r.finish()?;
         let acl = Self {
@@ -296,13 +299,17 @@ impl Acl {
             retired,
         };
         if key_count(&acl) != acl.keys.size {
-            return Err(Error::InvalidEncoding { what });
+            return Err(Error::InvalidEncoding {
+                what: "ACL",
+                field: Some("key set size (not what the grants imply)"),
+            });
         }
         Ok(acl)
     }
 }
 
-/// Why an ACL was refused.
+/// Why an ACL was refused ([`Error::AclRejected`] carries the record and the version
+/// refused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AclProblem {
@@ -310,17 +317,29 @@ pub enum AclProblem {
     Stale {
         /// The newest version seen.
         seen: AclVersion,
-        /// The version offered.
-        offered: AclVersion,
     },
+    /// The same version as the newest one already applied, where a strictly newer one is
+    /// required (an ACL update replayed to the SRS).
+    AlreadySeen,
     /// Its `not_after` is before the current time.
-    Expired,
+    Expired {
+        /// The ACL's `not_after`.
+        not_after: Timestamp,
+        /// The time it was checked at.
+        now: Timestamp,
+    },
     /// It governs another record.
-    WrongRecord,
+    WrongRecord {
+        /// The record it was expected to govern.
+        expected: RecordId,
+    },
     /// It was signed by a key other than the record owner's.
     WrongOwner,
     /// It is not the ACL version the entry names.
-    VersionMismatch,
+    VersionMismatch {
+        /// The version the entry names.
+        named: AclVersion,
+    },
     /// It does not chain to the newest version (its `previous` hash differs), or a first
     /// version does not start the chain.
     BrokenChain,
@@ -336,25 +355,28 @@ pub enum AclProblem {
 impl fmt::Display for AclProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AclProblem::Stale { seen, offered } => {
-                write!(
-                    f,
-                    "version {} is older than version {} already seen",
-                    offered.0, seen.0
-                )
+            AclProblem::Stale { seen } => write!(f, "older than version {seen} already seen"),
+            AclProblem::AlreadySeen => {
+                f.write_str("this version was already applied (an update must be newer)")
             }
-            AclProblem::Expired => f.write_str("expired"),
-            AclProblem::WrongRecord => f.write_str("for another record"),
+            AclProblem::Expired { not_after, now } => {
+                write!(f, "expired at {not_after} (checked at {now})")
+            }
+            AclProblem::WrongRecord { expected } => write!(f, "not for record {expected}"),
             AclProblem::WrongOwner => f.write_str("not signed by the record owner"),
-            AclProblem::VersionMismatch => f.write_str("not the version the entry names"),
+            AclProblem::VersionMismatch { named } => {
+                write!(f, "the entry names version {named}")
+            }
             AclProblem::BrokenChain => f.write_str("does not follow the newest version"),
             AclProblem::BadSuccession { section } => write!(
                 f,
-                "the epochs of section {section:?} do not follow from the previous version"
+                "the epochs of section {section} do not follow from the previous version"
             ),
         }
     }
 }
+
+crate::macros::serde_via_bytes!(fallible Acl, "ACL");
 
 /// An ACL with the owner's signature (purpose [`Purpose::Acl`], over `SHA-256(ACL bytes)`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -384,7 +406,7 @@ impl SignedAcl {
     /// the current policy.
     pub fn verify(&self, owner: &VerifyingKey) -> Result<VerifiedAcl, Error> {
         if self.acl.owner.signing_key() != owner {
-            return Err(Error::AclRejected(AclProblem::WrongOwner));
+            return Err(Error::acl_rejected(&self.acl, AclProblem::WrongOwner));
         }
         owner.verify(
             Purpose::Acl,
@@ -427,8 +449,8 @@ impl SignedAcl {
             Reader::envelope(bytes, Tag::SignedAcl, "signed ACL")?,
             trusted,
         );
-        let acl_bytes = r.lp32()?;
-        let signature = Signature::read(&mut r)?;
+        let acl_bytes = r.at("ACL").lp32()?;
+        let signature = Signature::read(r.at("signature"))?;
         r.finish()?;
         Ok(Self {
             acl: Acl::decode(trust(
@@ -455,6 +477,12 @@ impl core::ops::Deref for VerifiedAcl {
 
 /// Keeps the newest ACL version seen for one record and refuses older, expired, unsigned or
 /// foreign ACLs (rollback protection for writers, readers and the SRS).
+///
+/// Its only state is the newest version seen ([`AclVerifier::highest`]): save it, and after a
+/// restart build the verifier with [`AclVerifier::resume`]. A verifier built with
+/// [`AclVerifier::new`] after a restart accepts any older signed ACL — the rollback it exists
+/// to stop. [`crate::phr::AclHistory`] keeps the versions themselves too (what readers and the
+/// owner need to open entries) and encodes to bytes.
 #[derive(Clone, Debug)]
 pub struct AclVerifier {
     record: RecordId,
@@ -472,7 +500,17 @@ impl AclVerifier {
         }
     }
 
-    /// The newest version accepted so far.
+    /// A verifier that has already seen `highest` (saved from [`AclVerifier::highest`]
+    /// before a restart): it refuses every older version.
+    pub fn resume(record: RecordId, owner: VerifyingKey, highest: AclVersion) -> Self {
+        Self {
+            record,
+            owner,
+            highest: Some(highest),
+        }
+    }
+
+    /// The newest version accepted so far (what to save for [`AclVerifier::resume`]).
     pub fn highest(&self) -> Option<AclVersion> {
         self.highest
     }
@@ -483,19 +521,27 @@ impl AclVerifier {
     pub fn accept(&mut self, signed: &SignedAcl, now: Timestamp) -> Result<VerifiedAcl, Error> {
         let acl = &signed.acl;
         if acl.record != self.record {
-            return Err(Error::AclRejected(AclProblem::WrongRecord));
+            return Err(Error::acl_rejected(
+                acl,
+                AclProblem::WrongRecord {
+                    expected: self.record,
+                },
+            ));
         }
         let verified = signed.verify(&self.owner)?;
         if let Some(seen) = self.highest {
             if acl.version < seen {
-                return Err(Error::AclRejected(AclProblem::Stale {
-                    seen,
-                    offered: acl.version,
-                }));
+                return Err(Error::acl_rejected(acl, AclProblem::Stale { seen }));
             }
         }
         if acl.not_after < now {
-            return Err(Error::AclRejected(AclProblem::Expired));
+            return Err(Error::acl_rejected(
+                acl,
+                AclProblem::Expired {
+                    not_after: acl.not_after,
+                    now,
+                },
+            ));
         }
         self.highest = Some(acl.version);
         Ok(verified)

@@ -1,4 +1,4 @@
-//! Entries (SPEC §3): body header, replaceable key block, STREAM body, writer signature;
+//! Entries ([SPEC §3](crate::notes::spec)): body header, replaceable key block, STREAM body, writer signature;
 //! sealing by writers, opening by the owner and by readers, re-wrap and re-seal.
 
 use alloc::vec::Vec;
@@ -16,6 +16,14 @@ use crate::pre::{encapsulate, Capsule, ReCapsule, SectionPublicKey, SharedKey};
 use crate::sign::{Purpose, Signature, VerifyingKey};
 use crate::srs::{Accepted, Refusal};
 use crate::Error;
+
+#[cfg(feature = "std")]
+mod stream;
+#[cfg(feature = "std")]
+pub use stream::{
+    stream_error, EntryReader, EntryStream, EntryWriter, SeekableEntryWriter, StreamedEntry,
+    UnverifiedEntryReader,
+};
 
 /// Written once by the writer; hashed into every segment, the key wrap and the signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,6 +60,10 @@ impl BodyHeader {
     pub fn acl_version(&self) -> AclVersion {
         self.acl_version
     }
+    /// The STREAM nonce prefix of the body.
+    pub fn nonce_prefix(&self) -> NoncePrefix {
+        self.nonce_prefix
+    }
 
     /// The canonical encoding.
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
@@ -72,12 +84,12 @@ impl BodyHeader {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::envelope(bytes, Tag::BodyHeader, "body header")?;
         let h = Self {
-            record: RecordId::new(r.array()?),
-            section: SectionId::new(r.array()?),
-            entry: EntryId::new(r.array()?),
-            writer: Fingerprint(r.array()?),
-            acl_version: AclVersion(r.u64()?),
-            nonce_prefix: NoncePrefix(r.array()?),
+            record: RecordId::new(r.at("record").array()?),
+            section: SectionId::new(r.at("section").array()?),
+            entry: EntryId::new(r.at("entry id").array()?),
+            writer: Fingerprint(r.at("writer").array()?),
+            acl_version: AclVersion(r.at("ACL version").u64()?),
+            nonce_prefix: NoncePrefix(r.at("nonce prefix").array()?),
         };
         r.finish()?;
         Ok(h)
@@ -113,6 +125,10 @@ impl KeyBlock {
     /// The capsule.
     pub fn capsule(&self) -> &Capsule {
         &self.capsule
+    }
+    /// The hash of the body header this key block belongs to.
+    pub fn header_hash(&self) -> [u8; 32] {
+        self.header_hash
     }
     /// Whether the owner re-wrapped (and signed) this key block.
     pub fn is_rewrapped(&self) -> bool {
@@ -159,13 +175,13 @@ impl KeyBlock {
     }
 
     fn decode(mut r: Reader<'_>) -> Result<Self, Error> {
-        let epoch = Epoch(r.u32()?);
-        let section_key = SectionPublicKey::read(&mut r)?;
-        let capsule = Capsule::read(&mut r)?;
-        let wrapped = WrappedKey::from_bytes(r.take(WrappedKey::SIZE)?)?;
-        let header_hash = r.array()?;
-        let rewrap = if r.bool()? {
-            Some(Signature::read(&mut r)?)
+        let epoch = Epoch(r.at("epoch").u32()?);
+        let section_key = SectionPublicKey::read(r.at("section key"))?;
+        let capsule = Capsule::read(r.at("capsule"))?;
+        let wrapped = WrappedKey::from_bytes(r.at("wrapped key").take(WrappedKey::SIZE)?)?;
+        let header_hash = r.at("header hash").array()?;
+        let rewrap = if r.at("re-wrap flag").bool()? {
+            Some(Signature::read(r.at("re-wrap signature"))?)
         } else {
             None
         };
@@ -236,7 +252,9 @@ impl KeyBlock {
     }
 }
 
+crate::macros::serde_via_bytes!(BodyHeader, "body header");
 crate::macros::serde_via_bytes!(KeyBlock, "key block");
+crate::macros::serde_via_bytes!(fallible SealedEntry, "sealed entry");
 
 /// A sealed entry: header, key block, body ciphertext, writer signature over
 /// `tag(entry) ‖ lp(H(header)) ‖ lp(H(body))`.
@@ -301,10 +319,10 @@ impl SealedEntry {
     /// Decodes (signatures and the body are checked when opening).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::envelope(bytes, Tag::SealedEntry, "sealed entry")?;
-        let header = BodyHeader::from_bytes(r.take(BodyHeader::SIZE)?)?;
-        let key_block = KeyBlock::from_bytes(r.lp32()?)?;
-        let body = r.lp32()?.to_vec();
-        let signature = Signature::from_bytes(r.take(Signature::SIZE)?)?;
+        let header = BodyHeader::from_bytes(r.at("header").take(BodyHeader::SIZE)?)?;
+        let key_block = KeyBlock::from_bytes(r.at("key block").lp32()?)?;
+        let body = r.at("body").lp32()?.to_vec();
+        let signature = Signature::from_bytes(r.at("signature").take(Signature::SIZE)?)?;
         r.finish()?;
         Ok(Self {
             header,
@@ -330,14 +348,29 @@ impl SealedEntry {
 
 fn writer_key(header: &BodyHeader, acl: &VerifiedAcl) -> Result<VerifyingKey, Error> {
     if acl.record() != header.record {
-        return Err(Error::AclRejected(AclProblem::WrongRecord));
+        return Err(Error::acl_rejected(
+            acl,
+            AclProblem::WrongRecord {
+                expected: header.record,
+            },
+        ));
     }
     if acl.version() != header.acl_version {
-        return Err(Error::AclRejected(AclProblem::VersionMismatch));
+        return Err(Error::acl_rejected(
+            acl,
+            AclProblem::VersionMismatch {
+                named: header.acl_version,
+            },
+        ));
     }
     acl.writer(&header.section, &header.writer)
         .map(|b| *b.signing_key())
-        .ok_or(Error::NotAuthorized(Refusal::NoWriteRight))
+        .ok_or(Error::refused_in(
+            Refusal::NoWriteRight,
+            header.section,
+            None,
+            Some(header.writer),
+        ))
 }
 
 fn verify_entry_signature(
@@ -417,14 +450,28 @@ fn start_entry<R: RngCore + CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<(BodyHeader, KeyBlock, DataKey), Error> {
     if acl.not_after() < now {
-        return Err(Error::AclRejected(AclProblem::Expired));
+        return Err(Error::acl_rejected(
+            acl,
+            AclProblem::Expired {
+                not_after: acl.not_after(),
+                now,
+            },
+        ));
     }
-    let policy = acl
-        .section(&section)
-        .ok_or(Error::NotAuthorized(Refusal::UnknownSection))?;
+    let policy = acl.section(&section).ok_or(Error::refused_in(
+        Refusal::UnknownSection,
+        section,
+        None,
+        None,
+    ))?;
     let writer = keys.bundle().fingerprint();
     if acl.writer(&section, &writer).is_none() {
-        return Err(Error::NotAuthorized(Refusal::NoWriteRight));
+        return Err(Error::refused_in(
+            Refusal::NoWriteRight,
+            section,
+            Some(policy.epoch()),
+            Some(writer),
+        ));
     }
     let header = BodyHeader {
         record: acl.record(),
@@ -613,13 +660,32 @@ impl Owner {
         current: &VerifiedAcl,
         rng: &mut R,
     ) -> Result<KeyBlock, Error> {
-        if current.record() != entry.header.record {
-            return Err(Error::AclRejected(AclProblem::WrongRecord));
+        self.rewrap_key_block(&entry.header, &entry.key_block, current, rng)
+    }
+
+    /// [`Owner::rewrap`] on the parts it needs (the streaming re-wrap has no body in memory).
+    fn rewrap_key_block<R: RngCore + CryptoRng + ?Sized>(
+        &self,
+        header: &BodyHeader,
+        key_block: &KeyBlock,
+        current: &VerifiedAcl,
+        rng: &mut R,
+    ) -> Result<KeyBlock, Error> {
+        if current.record() != header.record {
+            return Err(Error::acl_rejected(
+                current,
+                AclProblem::WrongRecord {
+                    expected: header.record,
+                },
+            ));
         }
-        let policy = current
-            .section(&entry.header.section)
-            .ok_or(Error::NotAuthorized(Refusal::UnknownSection))?;
-        let (hh, dk) = self.owner_data_key(&entry.header, &entry.key_block)?;
+        let policy = current.section(&header.section).ok_or(Error::refused_in(
+            Refusal::UnknownSection,
+            header.section,
+            Some(key_block.epoch),
+            None,
+        ))?;
+        let (hh, dk) = self.owner_data_key(header, key_block)?;
         let mut kb = KeyBlock::seal(&dk, hh, policy.epoch(), *policy.key(), rng)?;
         let digest = encoding::sha256(&[&kb.core_bytes()]);
         kb.rewrap = Some(

@@ -1,18 +1,63 @@
 //! Identifiers: newtypes for every id, so a section id can never be passed as a record id.
+//!
+//! Every id is 16 opaque bytes: [`new`](RecordId::new) wraps them, [`as_bytes`](RecordId::as_bytes)
+//! gives them back, `Display` and `FromStr` use 32 hex digits (lowercase out, either case in),
+//! and `TryFrom<&[u8]>` takes exactly 16 bytes. Counters and times ([`Epoch`],
+//! [`AclVersion`], [`Timestamp`]) wrap a number: [`new`](Epoch::new) and
+//! [`get`](Epoch::get), `Display`/`FromStr` in decimal. With the `serde` feature, ids are
+//! their hex string (bytes in binary formats) and counters and times are numbers.
 
 use core::fmt;
+use core::str::FromStr;
 
 use rand_core::{CryptoRng, RngCore};
 
 use crate::Error;
 
+/// Parses exactly `N` bytes of hex (either case), for `what`.
+pub(crate) fn parse_hex<const N: usize>(s: &str, what: &'static str) -> Result<[u8; N], Error> {
+    let raw = s.as_bytes();
+    if raw.len() != 2 * N {
+        return Err(Error::InvalidEncoding {
+            what,
+            field: Some("length (hex digits)"),
+        });
+    }
+    let mut out = [0u8; N];
+    for (dst, pair) in out.iter_mut().zip(raw.chunks_exact(2)) {
+        let mut v = 0u8;
+        for c in pair {
+            let d = char::from(*c).to_digit(16).ok_or(Error::InvalidEncoding {
+                what,
+                field: Some("hex digit"),
+            })?;
+            // `d` is below 16.
+            v = (v << 4) | d as u8;
+        }
+        *dst = v;
+    }
+    Ok(out)
+}
+
+/// Writes bytes as lowercase hex.
+pub(crate) fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    for b in bytes {
+        write!(f, "{b:02x}")?;
+    }
+    Ok(())
+}
+
 macro_rules! id16 {
-    ($(#[$doc:meta])* $ty:ident) => {
+    ($(#[$doc:meta])* $ty:ident, $what:literal) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $ty([u8; 16]);
 
         impl $ty {
+            /// Size of the encoding in bytes (an id has no tag: it is always part of a
+            /// larger encoding, or a row key).
+            pub const SIZE: usize = 16;
+
             /// Wraps 16 opaque bytes.
             pub const fn new(bytes: [u8; 16]) -> Self {
                 Self(bytes)
@@ -21,6 +66,19 @@ macro_rules! id16 {
             /// The 16 bytes.
             pub const fn as_bytes(&self) -> &[u8; 16] {
                 &self.0
+            }
+
+            /// The 16 bytes, by value (the encoding).
+            pub const fn to_bytes(&self) -> [u8; 16] {
+                self.0
+            }
+
+            /// From exactly 16 bytes.
+            pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+                bytes.try_into().map(Self).map_err(|_| Error::InvalidEncoding {
+                    what: $what,
+                    field: Some("length (16 bytes)"),
+                })
             }
         }
 
@@ -33,29 +91,64 @@ macro_rules! id16 {
                 f.write_str("…)")
             }
         }
+
+        /// 32 lowercase hex digits.
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_hex(f, &self.0)
+            }
+        }
+
+        /// 32 hex digits, either case.
+        impl FromStr for $ty {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Error> {
+                parse_hex(s, $what).map(Self)
+            }
+        }
+
+        impl TryFrom<&[u8]> for $ty {
+            type Error = Error;
+            fn try_from(bytes: &[u8]) -> Result<Self, Error> {
+                Self::from_bytes(bytes)
+            }
+        }
+
+        impl From<[u8; 16]> for $ty {
+            fn from(bytes: [u8; 16]) -> Self {
+                Self(bytes)
+            }
+        }
+
+        crate::macros::serde_via_str!($ty, $what);
     };
 }
 
 id16!(
     /// A record id: opaque, derived by the owner from a name it keeps to itself.
-    RecordId
+    RecordId,
+    "record id"
 );
 id16!(
     /// A section id: opaque, derived by the owner from the section's name.
-    SectionId
+    SectionId,
+    "section id"
 );
 id16!(
     /// A principal's id at the SRS, chosen by the application (for example a random UUID).
-    PrincipalId
+    PrincipalId,
+    "principal id"
 );
 id16!(
     /// An entry id: 16 random bytes chosen by the writer.
-    EntryId
+    EntryId,
+    "entry id"
 );
 id16!(
     /// An access request's id, derived by the SRS from the filing operation (its principal
     /// and nonce), never from a counter shared between instances.
-    RequestId
+    RequestId,
+    "request id"
 );
 
 impl EntryId {
@@ -76,9 +169,69 @@ impl PrincipalId {
     }
 }
 
-/// A section key epoch. Rotation moves a section to the next epoch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Epoch(pub u32);
+macro_rules! number {
+    ($(#[$doc:meta])* $ty:ident($int:ty), $what:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $ty(pub(crate) $int);
+
+        impl $ty {
+            /// Wraps a number.
+            pub const fn new(n: $int) -> Self {
+                Self(n)
+            }
+
+            /// The number.
+            pub const fn get(self) -> $int {
+                self.0
+            }
+        }
+
+        /// In decimal.
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        /// A decimal number.
+        impl FromStr for $ty {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Error> {
+                s.parse().map(Self).map_err(|_| Error::InvalidEncoding {
+                    what: $what,
+                    field: Some("decimal number"),
+                })
+            }
+        }
+
+        impl From<$int> for $ty {
+            fn from(n: $int) -> Self {
+                Self(n)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.0.serialize(s)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <$int>::deserialize(d).map(Self)
+            }
+        }
+    };
+}
+
+number!(
+    /// A section key epoch. Rotation moves a section to the next epoch.
+    Epoch(u32),
+    "epoch"
+);
 
 impl Epoch {
     /// The next epoch, or an error after `u32::MAX` rotations.
@@ -89,14 +242,33 @@ impl Epoch {
     }
 }
 
-/// An ACL version: strictly increasing per record.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AclVersion(pub u64);
+number!(
+    /// An ACL version: strictly increasing per record.
+    AclVersion(u64),
+    "ACL version"
+);
 
-/// A caller-supplied time (the crate reads no clock), in seconds since an epoch of the
-/// caller's choosing (Unix time is the natural one).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(pub u64);
+number!(
+    /// A caller-supplied time (the crate reads no clock), in seconds since an epoch of the
+    /// caller's choosing (Unix time is the natural one, and the one
+    /// `From<std::time::SystemTime>` uses).
+    Timestamp(u64),
+    "timestamp"
+);
+
+/// Whole seconds since the Unix epoch, rounded down. A time before the Unix epoch
+/// saturates to `Timestamp::new(0)`: the crate compares times only for order and expiry, and
+/// no record predates 1970, so a clock that far wrong is treated as the earliest time
+/// rather than failing every operation.
+#[cfg(feature = "std")]
+impl From<std::time::SystemTime> for Timestamp {
+    fn from(t: std::time::SystemTime) -> Self {
+        Self(
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        )
+    }
+}
 
 /// A human-readable section name, validated: 1 to 64 bytes of lowercase ASCII letters,
 /// digits and `-`, starting with a letter, no `--` and no trailing `-`.
@@ -143,6 +315,29 @@ impl SectionName {
 impl fmt::Debug for SectionName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SectionName({:?})", self.0)
+    }
+}
+
+/// Validates a section name (see [`SectionName::new`]).
+impl FromStr for SectionName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::new(s)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for SectionName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for SectionName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <alloc::string::String as serde::Deserialize>::deserialize(d)?;
+        Self::new(&s).map_err(|e| serde::de::Error::custom(format_args!("section name: {e}")))
     }
 }
 

@@ -1,4 +1,4 @@
-//! What a signed ACL commits to besides its policy (SPEC §7): the hash of the previous
+//! What a signed ACL commits to besides its policy ([SPEC §7](crate::notes::spec)): the hash of the previous
 //! version, and the complete set of re-encryption keys the SRS must hold for the record, as
 //! an RFC 6962 Merkle root over the canonical (key id, key value) list.
 //!
@@ -32,7 +32,52 @@ impl AclHash {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// Wraps 32 bytes.
+    pub const fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 32 bytes, by value (the encoding).
+    pub const fn to_bytes(&self) -> [u8; 32] {
+        self.0
+    }
+
+    /// From exactly 32 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        bytes
+            .try_into()
+            .map(Self)
+            .map_err(|_| Error::InvalidEncoding {
+                what: "ACL hash",
+                field: Some("length (32 bytes)"),
+            })
+    }
 }
+
+/// 64 lowercase hex digits.
+impl fmt::Display for AclHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::phr::ids::write_hex(f, &self.0)
+    }
+}
+
+/// 64 hex digits, either case.
+impl core::str::FromStr for AclHash {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        crate::phr::ids::parse_hex(s, "ACL hash").map(Self)
+    }
+}
+
+impl TryFrom<&[u8]> for AclHash {
+    type Error = Error;
+    fn try_from(bytes: &[u8]) -> Result<Self, Error> {
+        Self::from_bytes(bytes)
+    }
+}
+
+crate::macros::serde_via_str!(AclHash, "ACL hash");
 
 impl fmt::Debug for AclHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -88,6 +133,38 @@ impl KeySetCommitment {
         Ok(Self {
             root: r.array()?,
             size: r.u64()?,
+        })
+    }
+}
+
+/// serde: `{ "root": hex, "size": n }`.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename = "KeySetCommitment", deny_unknown_fields)]
+struct CommitmentRepr {
+    #[serde(with = "crate::serde_bytes::hex")]
+    root: Hash,
+    size: u64,
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for KeySetCommitment {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        CommitmentRepr {
+            root: self.root,
+            size: self.size,
+        }
+        .serialize(s)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for KeySetCommitment {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let r = CommitmentRepr::deserialize(d)?;
+        Ok(Self {
+            root: r.root,
+            size: r.size,
         })
     }
 }

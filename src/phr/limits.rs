@@ -1,9 +1,11 @@
-//! The SRS's configurable limits (SPEC §7): what one record and one update may hold, so no
+//! The SRS's configurable limits ([SPEC §7](crate::notes::spec)): what one record and one update may hold, so no
 //! signed input makes the SRS allocate or loop beyond what its operator allowed.
 
 /// Limits the SRS enforces on every ACL update, with a typed refusal
 /// ([`crate::Error::LimitExceeded`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Limits {
     /// Sections in one record's ACL.
     pub sections_per_record: usize,

@@ -20,10 +20,22 @@ use crate::Error;
 
 /// The owner's 32-byte master secret: every section key, id and the owner's own keys derive
 /// from it. Wiped on drop, never printed.
+///
+/// Two forms, never to be mixed up:
+/// - the **raw secret**, 32 bytes ([`MasterSecret::from_raw`], [`MasterSecret::to_raw`]): the
+///   input of every derivation, what a paper backup holds;
+/// - the **encoding**, [`MasterSecret::SIZE`] = 34 bytes: tag `0x10` ‖ format version ‖ the
+///   32 bytes ([`MasterSecret::to_bytes`], [`MasterSecret::from_bytes`]), what a key store
+///   holds, so a stored value says what it is and which format it uses.
+///
+/// No `serde`: to serialize it, say so with [`crate::secret::ExposeSecret`].
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct MasterSecret([u8; 32]);
 
 impl MasterSecret {
+    /// Size of the encoding ([`MasterSecret::to_bytes`]): tag, version, 32 bytes.
+    pub const SIZE: usize = 2 + 32;
+
     /// A fresh random master secret.
     pub fn random<R: RngCore + CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut b = [0u8; 32];
@@ -31,22 +43,30 @@ impl MasterSecret {
         Self(b)
     }
 
-    /// From 32 bytes (the caller's backup).
+    /// From the 32 raw bytes (the caller's backup). Not the encoding: that is
+    /// [`MasterSecret::from_bytes`].
     pub fn from_raw(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
 
-    /// The secret encoding (tag, version, 32 bytes), wiped when dropped.
-    pub fn to_bytes(&self) -> Zeroizing<[u8; 34]> {
+    /// The 32 raw bytes (for a backup the caller formats itself), wiped when dropped. The
+    /// inverse of [`MasterSecret::from_raw`].
+    pub fn to_raw(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0)
+    }
+
+    /// The encoding (tag, version, the 32 raw bytes: [`MasterSecret::SIZE`] bytes), wiped
+    /// when dropped. The inverse of [`MasterSecret::from_bytes`].
+    pub fn to_bytes(&self) -> Zeroizing<[u8; Self::SIZE]> {
         encoding::secret_envelope(Tag::MasterSecret, &self.0)
     }
 
-    /// Decodes: length, tag, version.
+    /// Decodes the encoding of [`MasterSecret::to_bytes`]: length, tag, version.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::envelope(bytes, Tag::MasterSecret, "master secret")?;
-        let raw = r.array::<32>()?;
+        let raw = Zeroizing::new(r.array::<32>()?);
         r.finish()?;
-        Ok(Self(raw))
+        Ok(Self(*raw))
     }
 
     fn info(label: &[u8], parts: &[&[u8]]) -> Vec<u8> {
@@ -81,6 +101,42 @@ impl core::fmt::Debug for Owner {
 }
 
 impl Owner {
+    /// Size of the encoding ([`Owner::to_bytes`]): tag, version, the raw master secret, the
+    /// fingerprint of the owner's key bundle.
+    pub const SIZE: usize = 2 + 32 + 32;
+
+    /// The owner's secret state in one encoding, wiped when dropped: tag `0x31` ‖ format
+    /// version ‖ the 32 raw master-secret bytes ‖ the fingerprint of the owner's public key
+    /// bundle (a check value: [`Owner::from_bytes`] re-derives the keys and compares, so a
+    /// corrupted secret or a derivation that changed is caught before anything is signed).
+    ///
+    /// Everything else an owner has (section keys, ids, its own keys) derives from the master
+    /// secret; its ACLs are public and kept in an [`crate::phr::AclHistory`].
+    pub fn to_bytes(&self) -> Zeroizing<[u8; Self::SIZE]> {
+        encoding::secret_envelope_parts(
+            Tag::Owner,
+            &[&self.master.0, self.keys.bundle().fingerprint().as_bytes()],
+        )
+    }
+
+    /// Decodes [`Owner::to_bytes`]: length, tag, version, then re-derives the keys from the
+    /// master secret and checks them against the stored fingerprint
+    /// ([`Error::InvalidEncoding`] if they differ).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let what = "owner";
+        let mut r = Reader::envelope(bytes, Tag::Owner, what)?;
+        let master = MasterSecret(r.array::<32>()?);
+        let fingerprint = r.array::<32>()?;
+        r.finish()?;
+        let owner = Self::from_master(master)?;
+        if owner.keys.bundle().fingerprint().as_bytes() != &fingerprint {
+            return Err(Error::invalid(
+                "owner (the keys do not match the stored fingerprint)",
+            ));
+        }
+        Ok(owner)
+    }
+
     /// An owner with a fresh master secret.
     pub fn random<R: RngCore + CryptoRng + ?Sized>(rng: &mut R) -> Self {
         // Derivations from a random secret cannot hit a zero scalar except with
@@ -210,7 +266,7 @@ impl Owner {
     ///
     /// The key material is the difference between the (reader, section, epoch) grants of the
     /// two versions, so any sequence of changes yields exactly what it implies. The new
-    /// version chains to `current` by hash and commits to its complete key set (SPEC §7), so
+    /// version chains to `current` by hash and commits to its complete key set ([SPEC §7](crate::notes::spec)), so
     /// every key is computed, not just the new ones: one G2 multiplication per key.
     ///
     /// Within one version a section rotates at most once (several revocations share the
@@ -233,7 +289,7 @@ impl Owner {
         rng: &mut R,
     ) -> Result<AclUpdate, Error> {
         if current.owner.signing_key() != &self.verifying_key() {
-            return Err(Error::AclRejected(AclProblem::WrongOwner));
+            return Err(Error::acl_rejected(current, AclProblem::WrongOwner));
         }
         let mut next = current.clone();
         next.version = AclVersion(current.version.0.checked_add(1).ok_or(Error::TooLong {
@@ -444,7 +500,7 @@ impl Owner {
 }
 
 /// The sections one version has rotated or removed: a section rotates at most once per
-/// version, and one removed in it is not added back in it (SPEC §7).
+/// version, and one removed in it is not added back in it ([SPEC §7](crate::notes::spec)).
 #[derive(Default)]
 struct Touched {
     rotated: BTreeSet<SectionId>,

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use rand_core::{CryptoRng, RngCore};
+use zeroize::Zeroizing;
 
 use crate::encoding::{self, Reader, Tag};
 use crate::pre::{ReaderPublicKey, ReaderSecretKey};
@@ -57,10 +58,32 @@ impl Role {
             6 => Role::Family,
             7 => Role::Researcher,
             8 => Role::Admin,
-            _ => return Err(Error::InvalidEncoding { what: "role" }),
+            _ => return Err(Error::invalid("role")),
         })
     }
 }
+
+impl fmt::Display for Role {
+    /// The lowercase name (`patient`, `hospital`, …), as serde writes it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&alloc::format!("{self:?}").to_ascii_lowercase())
+    }
+}
+
+crate::macros::serde_via_name!(
+    Role,
+    "role",
+    &[
+        Role::Patient,
+        Role::Hospital,
+        Role::Doctor,
+        Role::Pharmacist,
+        Role::Insurer,
+        Role::Family,
+        Role::Researcher,
+        Role::Admin
+    ]
+);
 
 /// SHA-256 of a key bundle's canonical bytes: how the owner names grantees and writers.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,8 +96,30 @@ impl Fingerprint {
     }
 
     /// Wraps 32 bytes.
+    pub const fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Wraps 32 bytes.
+    #[deprecated(note = "use `Fingerprint::new`")]
     pub fn from_raw(bytes: [u8; 32]) -> Self {
         Self(bytes)
+    }
+
+    /// The 32 bytes, by value (the encoding).
+    pub const fn to_bytes(&self) -> [u8; 32] {
+        self.0
+    }
+
+    /// From exactly 32 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        bytes
+            .try_into()
+            .map(Self)
+            .map_err(|_| Error::InvalidEncoding {
+                what: "fingerprint",
+                field: Some("length (32 bytes)"),
+            })
     }
 
     /// The short, human-comparable form: the first 10 bytes as five groups of four hex
@@ -101,14 +146,36 @@ impl fmt::Debug for Fingerprint {
     }
 }
 
+/// 64 lowercase hex digits (the whole fingerprint; [`Fingerprint::short`] is the form to
+/// compare by eye).
 impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in &self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        crate::phr::ids::write_hex(f, &self.0)
     }
 }
+
+/// 64 hex digits, either case.
+impl core::str::FromStr for Fingerprint {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        crate::phr::ids::parse_hex(s, "fingerprint").map(Self)
+    }
+}
+
+impl TryFrom<&[u8]> for Fingerprint {
+    type Error = Error;
+    fn try_from(bytes: &[u8]) -> Result<Self, Error> {
+        Self::from_bytes(bytes)
+    }
+}
+
+impl From<[u8; 32]> for Fingerprint {
+    fn from(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+crate::macros::serde_via_str!(Fingerprint, "fingerprint");
 
 /// A principal's public keys: a signing key and a reader (PRE delegatee) key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -178,6 +245,9 @@ impl fmt::Debug for KeyBundle {
 crate::macros::serde_via_bytes!(KeyBundle, "key bundle");
 
 /// A principal's secret keys: signing and reading. Each is wiped on drop.
+///
+/// One encoding ([`PrincipalKeys::to_bytes`], [`PrincipalKeys::SIZE`] bytes); no `serde`
+/// unless asked for through [`crate::secret::ExposeSecret`].
 #[derive(Clone)]
 pub struct PrincipalKeys {
     signing: SigningKey,
@@ -196,6 +266,44 @@ impl PrincipalKeys {
     /// Keys from their parts.
     pub fn from_parts(signing: SigningKey, reader: ReaderSecretKey) -> Self {
         Self { signing, reader }
+    }
+
+    /// Size of the encoding ([`PrincipalKeys::to_bytes`]): tag, version, the signing key's
+    /// encoding, the reader key's encoding, the bundle fingerprint.
+    pub const SIZE: usize = 2 + SigningKey::SIZE + ReaderSecretKey::SIZE + 32;
+
+    /// The secret encoding, wiped when dropped: tag `0x30` ‖ format version ‖
+    /// [`SigningKey::to_bytes`] ‖ [`ReaderSecretKey::to_bytes`] ‖ the fingerprint of the
+    /// public bundle (a check value: [`PrincipalKeys::from_bytes`] recomputes it, so halves of
+    /// two different principals, or a corrupted scalar, are refused).
+    pub fn to_bytes(&self) -> Zeroizing<[u8; Self::SIZE]> {
+        let signing = self.signing.to_bytes();
+        let reader = self.reader.to_bytes();
+        encoding::secret_envelope_parts(
+            Tag::PrincipalKeys,
+            &[
+                &signing[..],
+                &reader[..],
+                self.bundle().fingerprint().as_bytes(),
+            ],
+        )
+    }
+
+    /// Decodes [`PrincipalKeys::to_bytes`]: length, tag, version, both scalars canonical and
+    /// non-zero, and the public bundle they give matching the stored fingerprint.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::envelope(bytes, Tag::PrincipalKeys, "principal keys")?;
+        let signing = SigningKey::from_bytes(r.take(SigningKey::SIZE)?)?;
+        let reader = ReaderSecretKey::from_bytes(r.take(ReaderSecretKey::SIZE)?)?;
+        let fingerprint = r.array::<32>()?;
+        r.finish()?;
+        let keys = Self { signing, reader };
+        if keys.bundle().fingerprint().as_bytes() != &fingerprint {
+            return Err(Error::invalid(
+                "principal keys (the keys do not match the stored fingerprint)",
+            ));
+        }
+        Ok(keys)
     }
 
     /// The public bundle to register and to be named by.

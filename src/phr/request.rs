@@ -1,5 +1,5 @@
 //! Access requests: a principal asks for a right on sections; the owner approves or rejects;
-//! the requester can withdraw; closed requests can be deleted (SPEC §4).
+//! the requester can withdraw; closed requests can be deleted ([SPEC §4](crate::notes::spec)).
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -52,11 +52,7 @@ impl RequestState {
             2 => RequestState::Rejected,
             3 => RequestState::Withdrawn,
             4 => RequestState::ApprovedNarrower,
-            _ => {
-                return Err(Error::InvalidEncoding {
-                    what: "request state",
-                })
-            }
+            _ => return Err(Error::invalid("request state")),
         })
     }
 
@@ -77,6 +73,18 @@ impl fmt::Display for RequestState {
         })
     }
 }
+
+crate::macros::serde_via_name!(
+    RequestState,
+    "request state",
+    &[
+        RequestState::Pending,
+        RequestState::Approved,
+        RequestState::ApprovedNarrower,
+        RequestState::Rejected,
+        RequestState::Withdrawn
+    ]
+);
 
 /// Something done to a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -101,6 +109,17 @@ impl fmt::Display for RequestAction {
         })
     }
 }
+
+crate::macros::serde_via_name!(
+    RequestAction,
+    "request action",
+    &[
+        RequestAction::Approve,
+        RequestAction::Reject,
+        RequestAction::Withdraw,
+        RequestAction::Delete
+    ]
+);
 
 /// An access request with its state history.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,7 +151,7 @@ pub(crate) fn decode_right(r: &mut Reader<'_>) -> Result<Right, Error> {
         0 if r.array::<5>()? == [0; 5] => Right::Write,
         1 if r.array::<5>()? == [0; 5] => Right::Read(None),
         2 => Right::Read(Some(History::decode(r)?)),
-        _ => return Err(Error::InvalidEncoding { what: "right" }),
+        _ => return Err(r.invalid()),
     })
 }
 
@@ -272,19 +291,19 @@ impl AccessRequest {
                 version,
             });
         }
-        let id = RequestId::new(r.array()?);
-        let record = RecordId::new(r.array()?);
-        let requester = PrincipalId::new(r.array()?);
-        let right = decode_right(r)?;
+        let id = RequestId::new(r.at("request id").array()?);
+        let record = RecordId::new(r.at("record").array()?);
+        let requester = PrincipalId::new(r.at("requester").array()?);
+        let right = decode_right(r.at("right"))?;
         let mut lists = [Vec::new(), Vec::new()];
-        for list in &mut lists {
-            for _ in 0..r.count(16)? {
+        for (list, field) in lists.iter_mut().zip(["sections asked", "sections granted"]) {
+            for _ in 0..r.at(field).count(16)? {
                 list.push(SectionId::new(r.array()?));
             }
         }
         let [sections, granted] = lists;
         let mut history = Vec::new();
-        for _ in 0..r.count(9)? {
+        for _ in 0..r.at("history").count(9)? {
             history.push((RequestState::from_byte(r.u8()?)?, Timestamp(r.u64()?)));
         }
         let req = Self {
@@ -305,6 +324,7 @@ impl AccessRequest {
     fn check(&self) -> Result<(), Error> {
         let bad = Err(Error::InvalidEncoding {
             what: "access request",
+            field: Some("states, sections or grants (not a reachable request)"),
         });
         let states: Vec<RequestState> = self.history.iter().map(|(s, _)| *s).collect();
         let shape_ok = match states.as_slice() {
@@ -340,3 +360,5 @@ impl AccessRequest {
         Ok(req)
     }
 }
+
+crate::macros::serde_via_bytes!(fallible AccessRequest, "access request");

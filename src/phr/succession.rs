@@ -1,4 +1,4 @@
-//! What one ACL version may change about a section's epochs (SPEC §7): a section rotates at
+//! What one ACL version may change about a section's epochs ([SPEC §7](crate::notes::spec)): a section rotates at
 //! most once per version and its epoch advances by exactly one when it does; a created
 //! section starts at its predecessor's retirement epoch (or 0) and records it as its first;
 //! a removed section's next epoch is remembered for good.
@@ -69,9 +69,10 @@ pub(crate) fn check(old: Option<&Acl>, new: &Acl) -> Result<(), Error> {
             (Standing::Live { .. } | Standing::Retired(_), Standing::Unused) => false,
         };
         if !ok {
-            return Err(Error::AclRejected(AclProblem::BadSuccession {
-                section: *id,
-            }));
+            return Err(Error::acl_rejected(
+                new,
+                AclProblem::BadSuccession { section: *id },
+            ));
         }
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! Typed ACL changes and the key material they imply (ACL-driven key derivation, SPEC §4).
+//! Typed ACL changes and the key material they imply (ACL-driven key derivation, [SPEC §4](crate::notes::spec)).
 
 use alloc::vec::Vec;
 
@@ -9,7 +9,15 @@ use crate::pre::ReKey;
 use crate::Error;
 
 /// One typed change to an ACL.
+///
+/// serde: externally tagged in snake case, e.g. `{"grant_read": {"section": …, "reader":
+/// …, "history": "none"}}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(rename_all = "snake_case", deny_unknown_fields)
+)]
 #[non_exhaustive]
 pub enum Change {
     /// Adds a section at epoch 0 with no readers or writers.
@@ -63,6 +71,8 @@ pub enum Change {
 
 /// Names one stored re-encryption key: (reader, section, epoch) in a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct ReKeyId {
     /// The record.
     pub record: RecordId,
@@ -97,6 +107,8 @@ impl ReKeyId {
 /// A re-encryption key to store, with what it is for and its proof of membership in the key
 /// set the owner signed ([`crate::phr::Acl::key_set`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct ReKeyGrant {
     /// Where it applies.
     pub id: ReKeyId,
@@ -161,22 +173,22 @@ impl AclUpdate {
     /// update). Keys must be in strictly increasing id order.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::envelope(bytes, Tag::AclUpdate, "ACL update")?;
-        let acl = SignedAcl::from_bytes(r.lp32()?)?;
+        let acl = SignedAcl::from_bytes(r.at("signed ACL").lp32()?)?;
         let mut add: Vec<ReKeyGrant> = Vec::new();
-        for _ in 0..r.count(ReKeyId::SIZE + ReKey::SIZE + 9)? {
-            let id = ReKeyId::decode(&mut r)?;
+        for _ in 0..r.at("key count").count(ReKeyId::SIZE + ReKey::SIZE + 9)? {
+            let id = ReKeyId::decode(r.at("key id (keys must be in increasing id order)"))?;
             if add.last().is_some_and(|last| last.id >= id) {
-                return Err(Error::InvalidEncoding { what: r.what() });
+                return Err(r.invalid());
             }
-            let rekey = ReKey::from_bytes(r.take(ReKey::SIZE)?)?;
-            let proof = InclusionProof::decode(&mut r)?;
+            let rekey = ReKey::from_bytes(r.at("re-encryption key").take(ReKey::SIZE)?)?;
+            let proof = InclusionProof::decode(r.at("key inclusion proof"))?;
             add.push(ReKeyGrant { id, rekey, proof });
         }
         let mut delete: Vec<ReKeyId> = Vec::new();
-        for _ in 0..r.count(ReKeyId::SIZE)? {
-            let id = ReKeyId::decode(&mut r)?;
+        for _ in 0..r.at("deleted key count").count(ReKeyId::SIZE)? {
+            let id = ReKeyId::decode(r.at("deleted key id (in increasing id order)"))?;
             if delete.last().is_some_and(|last| *last >= id) {
-                return Err(Error::InvalidEncoding { what: r.what() });
+                return Err(r.invalid());
             }
             delete.push(id);
         }

@@ -1,4 +1,4 @@
-//! Arithmetic in GT, the order-r subgroup of `Fq12^*`: the two membership checks of SPEC §2
+//! Arithmetic in GT, the order-r subgroup of `Fq12^*`: the two membership checks of [SPEC §2](crate::notes::spec)
 //! and exponentiation with the 4-way Frobenius decomposition of the exponent.
 //!
 //! For BLS12-381, `p ≡ u (mod r)` with `u = -0xd201000000010000`. On elements of order r the
@@ -18,7 +18,7 @@ use crate::pre::fixed;
 /// `|u|`, the absolute value of the BLS12-381 curve parameter (which is negative).
 const U_ABS: u64 = 0xd201_0000_0001_0000;
 
-/// Runs the checks of SPEC §2 on an element claimed to be in GT: not zero, not one, in the
+/// Runs the checks of [SPEC §2](crate::notes::spec) on an element claimed to be in GT: not zero, not one, in the
 /// cyclotomic subgroup, then of order r.
 pub fn check(f: &Fq12) -> Result<(), Error> {
     if f.is_zero() || f.is_one() {

@@ -132,6 +132,9 @@ impl SectionSecretKey {
         &self.secret.inv
     }
 
+    /// Size of the secret encoding: tag, version, 32-byte scalar.
+    pub const SIZE: usize = SECRET_SIZE;
+
     /// The secret encoding (tag, version, scalar), wiped when dropped.
     pub fn to_bytes(&self) -> Zeroizing<[u8; SECRET_SIZE]> {
         encode_secret(Tag::SectionSecretKey, &self.secret.x)
@@ -216,6 +219,9 @@ impl ReaderSecretKey {
     pub(crate) fn scalar_inverse(&self) -> &Fr {
         &self.secret.inv
     }
+
+    /// Size of the secret encoding: tag, version, 32-byte scalar.
+    pub const SIZE: usize = SECRET_SIZE;
 
     /// The secret encoding (tag, version, scalar), wiped when dropped.
     pub fn to_bytes(&self) -> Zeroizing<[u8; SECRET_SIZE]> {

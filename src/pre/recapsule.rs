@@ -9,7 +9,7 @@ use crate::Error;
 
 /// A capsule re-encrypted for one reader: the original `C` and `T = e(C, rk) = Z^(b·r)`.
 ///
-/// Every `ReCapsule` holds a `T` that passed the GT checks of SPEC §2: decoding runs them
+/// Every `ReCapsule` holds a `T` that passed the GT checks of [SPEC §2](crate::notes::spec): decoding runs them
 /// (zero and one refused, cyclotomic test, then order-r test), and the proxy's own output is
 /// in GT by construction. A reader can therefore never be made to exponentiate a small-order
 /// element with its secret.

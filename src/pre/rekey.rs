@@ -12,7 +12,7 @@ use crate::pre::{fixed, Capsule, ReCapsule, ReaderPublicKey, SectionSecretKey};
 /// (Miller-loop-ready) form so re-encryption skips the G2 line computations.
 ///
 /// Held by the SRS. Together with the reader's secret it yields `g2^(1/a)`, which opens every
-/// capsule of that section key: that is what the grant gives (SPEC §2).
+/// capsule of that section key: that is what the grant gives ([SPEC §2](crate::notes::spec)).
 #[derive(Clone)]
 pub struct ReKey {
     pub(crate) point: G2Affine,

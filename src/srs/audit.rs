@@ -16,12 +16,52 @@ use crate::srs::tx::store_error;
 use crate::Error;
 
 /// What an audit found.
+///
+/// serde: `Serialize` only, for logs: `{"rows": n, "problems": [{"key": hex, "error":
+/// "…"}]}` (each error as its `Display` text).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditReport {
     /// Rows read.
     pub rows: usize,
     /// Each row that failed, with its key and why.
     pub problems: Vec<(Vec<u8>, Error)>,
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for AuditReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeSeq, SerializeStruct};
+
+        struct Problem<'a>(&'a [u8], &'a Error);
+        impl serde::Serialize for Problem<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut st = s.serialize_struct("Problem", 2)?;
+                st.serialize_field("key", &Hex(self.0))?;
+                st.serialize_field("error", &alloc::string::ToString::to_string(self.1))?;
+                st.end()
+            }
+        }
+        struct Hex<'a>(&'a [u8]);
+        impl serde::Serialize for Hex<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                crate::serde_bytes::serialize(self.0, s)
+            }
+        }
+        struct Problems<'a>(&'a [(Vec<u8>, Error)]);
+        impl serde::Serialize for Problems<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for (k, e) in self.0 {
+                    seq.serialize_element(&Problem(k, e))?;
+                }
+                seq.end()
+            }
+        }
+        let mut st = s.serialize_struct("AuditReport", 2)?;
+        st.serialize_field("rows", &self.rows)?;
+        st.serialize_field("problems", &Problems(&self.problems))?;
+        st.end()
+    }
 }
 
 impl AuditReport {
@@ -33,7 +73,7 @@ impl AuditReport {
 
 const PAGE: usize = 1024;
 
-fn each<S: Store + ?Sized>(
+pub(crate) fn each<S: Store + ?Sized>(
     store: &S,
     kind: Kind,
     mut f: impl FnMut(&Row) -> Result<(), Error>,
@@ -71,7 +111,7 @@ fn principal<S: Store + ?Sized>(store: &S, id: PrincipalId) -> Result<Registrati
 }
 
 fn bad(what: &'static str) -> Error {
-    Error::InvalidEncoding { what }
+    Error::invalid(what)
 }
 
 pub(crate) fn run<S: Store + ?Sized>(store: &S) -> Result<AuditReport, Error> {

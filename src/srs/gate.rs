@@ -10,6 +10,7 @@ use alloc::vec::Vec;
 
 use rand_core::{CryptoRng, RngCore};
 
+use crate::log::{DisclosedItem, Event};
 use crate::merkle;
 use crate::phr::keyset::key_leaf_bytes;
 use crate::phr::{BodyHeader, EntryId, KeyBlock, ReKeyId, RecordId};
@@ -42,11 +43,15 @@ pub(crate) fn submit<S: Store, R: RngCore + CryptoRng + ?Sized>(
         return refuse(Refusal::AclExpired);
     }
     let section = header.section();
-    let policy = acl
-        .section(&section)
-        .ok_or(Error::NotAuthorized(Refusal::UnknownSection))?;
+    let policy = acl.section(&section).ok_or(Error::refused_in(
+        Refusal::UnknownSection,
+        section,
+        None,
+        None,
+    ))?;
+    let no_write = Error::refused_in(Refusal::NoWriteRight, section, None, Some(fp));
     if acl.writer(&section, &fp).is_none() {
-        return refuse(Refusal::NoWriteRight);
+        return Err(no_write);
     }
     if !key_block.belongs_to(header) {
         return refuse(Refusal::HeaderMismatch);
@@ -59,11 +64,10 @@ pub(crate) fn submit<S: Store, R: RngCore + CryptoRng + ?Sized>(
         return refuse(Refusal::FutureAclVersion);
     }
     if named != acl.version() {
-        let old = records::acl_version(ctx.tx, record, named)?
-            .ok_or(Error::NotAuthorized(Refusal::NoWriteRight))?;
+        let old = records::acl_version(ctx.tx, record, named)?.ok_or(no_write.clone())?;
         ctx.check_owner_signed(&head, &old)?;
         if old.acl_unverified().writer(&section, &fp).is_none() {
-            return refuse(Refusal::NoWriteRight);
+            return Err(no_write);
         }
     }
     ctx.actor.bundle.signing_key().verify(
@@ -100,6 +104,15 @@ pub(crate) fn submit<S: Store, R: RngCore + CryptoRng + ?Sized>(
         rows::section_entry(record, section, header.entry()),
         rows::empty(Kind::SectionEntry),
     );
+    ctx.emit(
+        record,
+        head.acl.hash(),
+        Event::EntryAccepted {
+            entry: header.entry(),
+            section,
+            writer: fp,
+        },
+    )?;
     Ok(Response::Accepted(alloc::boxed::Box::new(receipt)))
 }
 
@@ -159,11 +172,31 @@ pub(crate) fn reencrypt<S: Store>(
         ctx.cache.put_root(record, acl.version(), leaves_version);
     }
     let fp = ctx.actor.bundle.fingerprint();
-    let mut out = Vec::with_capacity(entries.len());
+    let mut items = Vec::with_capacity(entries.len());
+    let mut served = Vec::new();
     for entry in entries {
-        out.push(one(&mut ctx, acl, *entry, &fp, &leaves)?);
+        let item = one(&mut ctx, acl, *entry, &fp, &leaves)?;
+        if let Ok((r, section)) = &item {
+            served.push(DisclosedItem {
+                entry: r.entry,
+                section: *section,
+                epoch: r.key_block.epoch(),
+            });
+        }
+        items.push(item.map(|(r, _)| r));
     }
-    Ok(Response::Reencrypted(out))
+    if !served.is_empty() {
+        let disclosed = Event::Disclosed {
+            operation: ctx.op.hash(),
+            reader: fp,
+            items: served,
+        };
+        ctx.emit(record, head.acl.hash(), disclosed)?;
+    }
+    Ok(Response::Reencrypted {
+        items,
+        receipt: None,
+    })
 }
 
 /// One item of a batch: store errors fail the whole operation, refusals only the item.
@@ -173,7 +206,7 @@ fn one<S: Store>(
     entry: EntryId,
     fp: &crate::phr::Fingerprint,
     leaves: &[(ReKeyId, merkle::Hash)],
-) -> Result<Result<Reencrypted, Refusal>, Error> {
+) -> Result<Result<(Reencrypted, crate::phr::SectionId), Refusal>, Error> {
     let record = acl.record();
     let Some(row) = ctx.tx.get(&rows::entry(record, entry))? else {
         return Ok(Err(Refusal::UnknownEntry));
@@ -221,11 +254,14 @@ fn one<S: Store>(
             rk
         }
     };
-    Ok(Ok(Reencrypted {
-        entry,
-        key_block: row.key_block,
-        recapsule: rk.reencrypt(row.key_block.capsule()),
-    }))
+    Ok(Ok((
+        Reencrypted {
+            entry,
+            key_block: row.key_block,
+            recapsule: rk.reencrypt(row.key_block.capsule()),
+        },
+        section,
+    )))
 }
 
 pub(crate) fn rewrap<S: Store>(
@@ -244,9 +280,12 @@ pub(crate) fn rewrap<S: Store>(
         false,
     )?;
     let acl = head.acl.acl_unverified();
-    let policy = acl
-        .section(&row.header.section())
-        .ok_or(Error::NotAuthorized(Refusal::UnknownSection))?;
+    let policy = acl.section(&row.header.section()).ok_or(Error::refused_in(
+        Refusal::UnknownSection,
+        row.header.section(),
+        None,
+        None,
+    ))?;
     if !key_block.belongs_to(&row.header) {
         return refuse(Refusal::HeaderMismatch);
     }

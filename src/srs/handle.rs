@@ -5,12 +5,15 @@ use alloc::vec::Vec;
 
 use rand_core::{CryptoRng, RngCore};
 
+use crate::log::{ConsistencyProof, DisclosureReceipt, Event, KeyId, LogLeaf, SignedCheckpoint};
+use crate::merkle::InclusionProof;
 use crate::phr::{
     AccessRequest, AclVersion, EntryId, Fingerprint, Limits, PrincipalId, RecordId, RequestId,
     Role, SectionId, SignedAcl, Timestamp,
 };
 use crate::sign::{SigningKey, VerifyingKey};
 use crate::srs::cache::Cache;
+use crate::srs::log::{self, Pending};
 use crate::srs::rows::{self, Head, Kind, Registration, ReplayRow};
 use crate::srs::store::Store;
 use crate::srs::tx::{store_error, Tx};
@@ -22,6 +25,8 @@ use crate::Error;
 
 /// How an SRS deployment is configured (the same on every instance sharing a store).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct SrsConfig {
     /// Limits on what one record and one update may hold.
     pub limits: Limits,
@@ -32,16 +37,21 @@ pub struct SrsConfig {
     pub max_skew: u64,
     /// How many prepared re-encryption keys a handle keeps (its memory bound).
     pub cache_keys: usize,
+    /// Whether the SRS keeps the disclosure log (SPEC §9). On by default; turning it off
+    /// leaves patients with no verifiable accounting of who read their records and exists
+    /// only to measure what the log costs.
+    pub disclosure_log: bool,
 }
 
 impl Default for SrsConfig {
-    /// Default limits, a 300 s window, 60 s of skew, 4 096 cached keys.
+    /// Default limits, a 300 s window, 60 s of skew, 4 096 cached keys, the disclosure log.
     fn default() -> Self {
         Self {
             limits: Limits::default(),
             window: 300,
             max_skew: 60,
             cache_keys: 4096,
+            disclosure_log: true,
         }
     }
 }
@@ -51,6 +61,7 @@ impl Default for SrsConfig {
 pub struct Srs<S: Store> {
     store: S,
     key: SigningKey,
+    key_id: KeyId,
     id: SrsId,
     config: SrsConfig,
     cache: Cache,
@@ -70,7 +81,7 @@ impl<S: Store> core::fmt::Debug for Srs<S> {
 }
 
 pub(crate) fn refuse<T>(r: Refusal) -> Result<T, Error> {
-    Err(Error::NotAuthorized(r))
+    Err(Error::refused(r))
 }
 
 impl<S: Store> Srs<S> {
@@ -80,6 +91,7 @@ impl<S: Store> Srs<S> {
         let id = SrsId::new(&key.verifying_key(), name);
         Self {
             store,
+            key_id: KeyId::of(&key.verifying_key()),
             key,
             id,
             cache: Cache::new(config.cache_keys),
@@ -171,6 +183,7 @@ impl<S: Store> Srs<S> {
         let Self {
             store,
             key,
+            key_id,
             id,
             config,
             cache,
@@ -186,10 +199,12 @@ impl<S: Store> Srs<S> {
             Ok::<(), Error>(())
         };
         let mut tx = Tx::new(&*store);
+        let mut pending: Option<Pending> = None;
         macro_rules! ctx {
             ($reg:expr) => {
                 Context {
                     tx: &mut tx,
+                    log: &mut pending,
                     op,
                     actor: $reg,
                     now,
@@ -218,7 +233,7 @@ impl<S: Store> Srs<S> {
                 Some(reg) => reg.clone(),
                 None => {
                     let reg = registry::load(&mut tx, op.principal)?
-                        .ok_or(Error::NotAuthorized(Refusal::UnknownPrincipal))?;
+                        .ok_or(Error::refused(Refusal::UnknownPrincipal))?;
                     cache.put_principal(op.principal, version, reg.clone());
                     reg
                 }
@@ -312,11 +327,30 @@ impl<S: Store> Srs<S> {
                 let ctx = ctx!(reg);
                 gate::rewrap(ctx, *record, *entry, key_block)?
             }
+            (Operation::Audit { record, from }, Some(reg)) => {
+                let mut ctx = ctx!(reg);
+                ctx.owned_head(*record)?;
+                Response::Audit(alloc::boxed::Box::new(log::page(&mut tx, *record, *from)?))
+            }
             (_, None) => return refuse(Refusal::UnknownPrincipal),
         };
-        if matches!(decoded, Operation::Login) {
-            // A status query: read-only, answered from the current rows every time (an
-            // exact retry after a deactivation must not report the stale status).
+        let mut response = response;
+        if let Some(pending) = pending.filter(|_| config.disclosure_log) {
+            let appended = log::append(&mut tx, key, *key_id, pending, now, rng)?;
+            if let (Response::Reencrypted { receipt, .. }, Event::Disclosed { .. }) =
+                (&mut response, appended.last.event())
+            {
+                *receipt = Some(alloc::boxed::Box::new(DisclosureReceipt {
+                    leaf: appended.last,
+                    proof: appended.proof,
+                    checkpoint: appended.checkpoint,
+                }));
+            }
+        }
+        if matches!(decoded, Operation::Login | Operation::Audit { .. }) {
+            // A status query or an audit page: read-only, answered from the current rows
+            // every time (an exact retry after a deactivation must not report the stale
+            // status; an audit's answer can be large and is not worth a replay row).
             *touched = commit(&*store, tx)?;
             return Ok(response);
         }
@@ -468,10 +502,40 @@ impl<S: Store> Srs<S> {
             .collect())
     }
 
+    /// The newest signed checkpoint of a record's disclosure log.
+    pub fn checkpoint(&self, record: RecordId) -> Result<Option<SignedCheckpoint>, Error> {
+        Ok(log::head(&mut Tx::new(&self.store), record)?.map(|h| h.checkpoint))
+    }
+
+    /// The consistency proof from the first `from` leaves of a record's log to the first
+    /// `to` (what a witness holding a checkpoint of size `from` needs): `O(log n)` rows.
+    pub fn consistency(
+        &self,
+        record: RecordId,
+        from: u64,
+        to: u64,
+    ) -> Result<ConsistencyProof, Error> {
+        log::consistency(&mut Tx::new(&self.store), record, from, to)
+    }
+
+    /// Leaf `index` of a record's log and its inclusion proof in the first `size` leaves:
+    /// `O(log n)` rows.
+    pub fn inclusion(
+        &self,
+        record: RecordId,
+        index: u64,
+        size: u64,
+    ) -> Result<(LogLeaf, InclusionProof), Error> {
+        log::inclusion(&mut Tx::new(&self.store), record, index, size)
+    }
+
     /// Re-validates every row of the store (points, subgroups, signatures, commitments,
-    /// indexes): the operator's audit pass. Reads the whole store, page by page.
+    /// indexes, and every disclosure log against its checkpoint): the operator's audit pass.
+    /// Reads the whole store, page by page.
     pub fn audit(&self) -> Result<crate::srs::AuditReport, Error> {
-        crate::srs::audit::run(&self.store)
+        let mut report = crate::srs::audit::run(&self.store)?;
+        log::audit(&self.store, &self.key.verifying_key(), &mut report)?;
+        Ok(report)
     }
 }
 
@@ -485,6 +549,8 @@ fn commit<S: Store + ?Sized>(store: &S, tx: Tx<'_, S>) -> Result<usize, Error> {
 /// What an operation runs with.
 pub(crate) struct Context<'a, 't, S: Store> {
     pub(crate) tx: &'a mut Tx<'t, S>,
+    /// The log events the operation records (appended after it succeeds).
+    pub(crate) log: &'a mut Option<Pending>,
     pub(crate) op: &'a SignedOperation,
     pub(crate) actor: &'a Registration,
     pub(crate) now: Timestamp,
@@ -495,10 +561,38 @@ pub(crate) struct Context<'a, 't, S: Store> {
 }
 
 impl<S: Store> Context<'_, '_, S> {
+    /// Records `event` in `record`'s log, whose newest ACL (after this operation) hashes to
+    /// `acl`. An operation concerns one record.
+    pub(crate) fn emit(
+        &mut self,
+        record: RecordId,
+        acl: crate::phr::AclHash,
+        event: Event,
+    ) -> Result<(), Error> {
+        match self.log {
+            Some(p) if p.record == record => {
+                p.acl = acl;
+                p.events.push(event);
+            }
+            Some(_) => {
+                return Err(Error::InvalidChange {
+                    reason: "an operation concerns one record",
+                })
+            }
+            None => {
+                *self.log = Some(Pending {
+                    record,
+                    acl,
+                    events: alloc::vec![event],
+                })
+            }
+        }
+        Ok(())
+    }
+
     /// The record's head, or [`Refusal::NoAcl`].
     pub(crate) fn head(&mut self, record: RecordId) -> Result<Head, Error> {
-        self.head_opt(record)?
-            .ok_or(Error::NotAuthorized(Refusal::NoAcl))
+        self.head_opt(record)?.ok_or(Error::refused(Refusal::NoAcl))
     }
 
     /// The record's head, its ACL checked against the owner's registered key the first time
@@ -524,7 +618,10 @@ impl<S: Store> Context<'_, '_, S> {
             what: "record owner",
         })?;
         if *acl.acl_unverified().owner() != owner.bundle {
-            return Err(Error::AclRejected(crate::phr::AclProblem::WrongOwner));
+            return Err(Error::acl_rejected(
+                acl.acl_unverified(),
+                crate::phr::AclProblem::WrongOwner,
+            ));
         }
         acl.verify(owner.bundle.signing_key()).map(drop)
     }

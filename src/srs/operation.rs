@@ -45,9 +45,7 @@ impl SrsId {
     /// From its 32 bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         Ok(Self(
-            bytes
-                .try_into()
-                .map_err(|_| Error::InvalidEncoding { what: "SRS id" })?,
+            bytes.try_into().map_err(|_| Error::invalid("SRS id"))?,
         ))
     }
 }
@@ -79,15 +77,23 @@ pub(crate) fn check_batch(entries: &[EntryId]) -> Result<(), Error> {
     sorted.sort_unstable();
     sorted.dedup();
     if entries.is_empty() || sorted.len() != entries.len() {
-        return Err(Error::InvalidEncoding {
-            what: "re-encryption batch (one or more distinct entries)",
-        });
+        return Err(Error::invalid(
+            "re-encryption batch (one or more distinct entries)",
+        ));
     }
     Ok(())
 }
 
 /// What a principal asks the SRS to do.
+///
+/// serde: externally tagged in snake case (`"login"`, `{"activate": {"target": …}}`); the
+/// signed form is [`SignedOperation`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(rename_all = "snake_case", deny_unknown_fields)
+)]
 #[non_exhaustive]
 pub enum Operation {
     /// Registers the signer under its principal id with these keys (inactive until an
@@ -155,6 +161,7 @@ pub enum Operation {
         /// Its key block.
         key_block: KeyBlock,
         /// SHA-256 of its body ciphertext.
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_bytes::hex"))]
         body_hash: [u8; 32],
         /// The writer's signature over the header and body hashes.
         signature: Signature,
@@ -175,6 +182,15 @@ pub enum Operation {
         /// The owner-signed replacement key block.
         key_block: KeyBlock,
     },
+    /// The owner asks for its record's disclosure log from leaf `from` (the size of its
+    /// last verified view): one page of events and the newest checkpoint. A read-only
+    /// query, like [`Operation::Login`]: it records no nonce.
+    Audit {
+        /// The record.
+        record: RecordId,
+        /// The first leaf wanted.
+        from: u64,
+    },
 }
 
 impl Operation {
@@ -193,6 +209,7 @@ impl Operation {
             Operation::SubmitEntry { .. } => 11,
             Operation::Reencrypt { .. } => 12,
             Operation::Rewrap { .. } => 13,
+            Operation::Audit { .. } => 14,
         }
     }
 
@@ -254,6 +271,10 @@ impl Operation {
                 b.extend_from_slice(record.as_bytes());
                 b.extend_from_slice(entry.as_bytes());
                 b.extend_from_slice(&key_block.to_bytes());
+            }
+            Operation::Audit { record, from } => {
+                b.extend_from_slice(record.as_bytes());
+                b.extend_from_slice(&from.to_be_bytes());
             }
         }
         Ok(b)
@@ -327,7 +348,11 @@ impl Operation {
                 entry: EntryId::new(r.array()?),
                 key_block: KeyBlock::from_bytes(r.rest())?,
             },
-            _ => return Err(Error::InvalidEncoding { what }),
+            14 => Operation::Audit {
+                record: RecordId::new(r.array()?),
+                from: r.u64()?,
+            },
+            _ => return Err(Error::invalid(what)),
         };
         r.finish()?;
         Ok(op)
@@ -512,14 +537,12 @@ impl SignedOperation {
         let mut r = Reader::envelope(bytes, Tag::SignedOperation, "signed operation")?;
         let srs = SrsId(r.array()?);
         let principal = PrincipalId::new(r.array()?);
-        let signer = Fingerprint::from_raw(r.array()?);
+        let signer = Fingerprint::new(r.array()?);
         let time = Timestamp(r.u64()?);
         let nonce = r.array()?;
         let kind = r.u8()?;
         if !(1..=13).contains(&kind) {
-            return Err(Error::InvalidEncoding {
-                what: "operation type",
-            });
+            return Err(Error::invalid("operation type"));
         }
         let body = r.lp32()?;
         if body.len() > MAX_BODY {

@@ -94,7 +94,7 @@ impl Receipt {
             || s.entry != header.entry()
             || s.header_hash != header.hash()
         {
-            return Err(Error::NotAuthorized(Refusal::ReceiptMismatch));
+            return Err(Error::refused(Refusal::ReceiptMismatch));
         }
         srs_key.verify(Purpose::Receipt, &[&s.message()], &self.signature)?;
         Ok(Accepted {
@@ -143,9 +143,15 @@ crate::macros::serde_via_bytes!(Receipt, "receipt");
 
 /// A verified acceptance receipt: only [`Receipt::verify`] makes one, and readers and the
 /// owner open an entry only with the one for its header and body.
+///
+/// serde: `Serialize` only (`{"header_hash": hex, "body_hash": hex}`, for logs); a verified
+/// type has no `Deserialize`: store the [`Receipt`] and verify it again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Accepted {
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_bytes::hex"))]
     header_hash: [u8; 32],
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_bytes::hex"))]
     body_hash: [u8; 32],
 }
 
@@ -159,14 +165,14 @@ impl Accepted {
 
     pub(crate) fn check_header(&self, header: &BodyHeader) -> Result<(), Error> {
         if header.hash() != self.header_hash {
-            return Err(Error::NotAuthorized(Refusal::ReceiptMismatch));
+            return Err(Error::refused(Refusal::ReceiptMismatch));
         }
         Ok(())
     }
 
     pub(crate) fn check_body(&self, body_hash: &[u8; 32]) -> Result<(), Error> {
         if *body_hash != self.body_hash {
-            return Err(Error::NotAuthorized(Refusal::ReceiptMismatch));
+            return Err(Error::refused(Refusal::ReceiptMismatch));
         }
         Ok(())
     }

@@ -69,23 +69,30 @@ pub(crate) fn apply<S: Store>(
         if h.owner != ctx.op.principal {
             return refuse(Refusal::NotOwner);
         }
-        if acl.version() <= h.acl.acl_unverified().version() {
-            return Err(Error::AclRejected(AclProblem::Stale {
-                seen: h.acl.acl_unverified().version(),
-                offered: acl.version(),
-            }));
+        let seen = h.acl.acl_unverified().version();
+        if acl.version() == seen {
+            return Err(Error::acl_rejected(acl, AclProblem::AlreadySeen));
+        }
+        if acl.version() < seen {
+            return Err(Error::acl_rejected(acl, AclProblem::Stale { seen }));
         }
     }
     if *acl.owner() != ctx.actor.bundle {
-        return Err(Error::AclRejected(AclProblem::WrongOwner));
+        return Err(Error::acl_rejected(acl, AclProblem::WrongOwner));
     }
     signed.verify(ctx.actor.bundle.signing_key())?;
     if acl.not_after() < ctx.now {
-        return Err(Error::AclRejected(AclProblem::Expired));
+        return Err(Error::acl_rejected(
+            acl,
+            AclProblem::Expired {
+                not_after: acl.not_after(),
+                now: ctx.now,
+            },
+        ));
     }
     let previous = current.as_ref().map_or(AclHash::GENESIS, |h| h.acl.hash());
     if acl.previous() != previous {
-        return Err(Error::AclRejected(AclProblem::BrokenChain));
+        return Err(Error::acl_rejected(acl, AclProblem::BrokenChain));
     }
     check_limits(ctx, acl, update)?;
     let old_acl = current.as_ref().map(|h| h.acl.acl_unverified());
@@ -180,6 +187,15 @@ pub(crate) fn apply<S: Store>(
         rows::acl_version(record, acl.version()),
         rows::encode_acl_version(signed),
     );
+    let hash = signed.hash();
+    ctx.emit(
+        record,
+        hash,
+        crate::log::Event::AclApplied {
+            version: acl.version(),
+            acl: hash,
+        },
+    )?;
     Ok(())
 }
 

@@ -24,7 +24,7 @@ macro_rules! refusals {
             pub(crate) fn from_byte(b: u8) -> Result<Self, Error> {
                 match b {
                     $($byte => Ok(Refusal::$name),)*
-                    _ => Err(Error::InvalidEncoding { what: "refusal" }),
+                    _ => Err(Error::invalid("refusal")),
                 }
             }
 
@@ -41,6 +41,8 @@ macro_rules! refusals {
         }
     };
 }
+
+crate::macros::serde_via_name!(Refusal, "refusal", Refusal::ALL);
 
 refusals! {
     /// The acting principal is not registered.

@@ -82,6 +82,7 @@ pub(crate) fn file<S: Store>(
         rows::owner_request(head.owner, id),
         rows::empty(Kind::OwnerRequest),
     );
+    transition(&mut ctx, record, head.acl.hash(), id, RequestState::Pending)?;
     Ok(Response::RequestFiled(id))
 }
 
@@ -95,6 +96,17 @@ fn owned<S: Store>(
     ctx.owned_head(req.record())?;
     req.next_state(action)?;
     Ok(req)
+}
+
+/// Records a request's new state in its record's log.
+fn transition<S: Store>(
+    ctx: &mut Context<'_, '_, S>,
+    record: RecordId,
+    acl: crate::phr::AclHash,
+    request: RequestId,
+    state: RequestState,
+) -> Result<(), Error> {
+    ctx.emit(record, acl, crate::log::Event::Request { request, state })
 }
 
 /// The time the SRS stamps on a request transition: its clock, never before the request's
@@ -111,7 +123,12 @@ pub(crate) fn approve<S: Store>(
     let mut req = owned(&mut ctx, id, RequestAction::Approve)?;
     let new = update.acl().acl_unverified();
     if new.record() != req.record() {
-        return Err(Error::AclRejected(AclProblem::WrongRecord));
+        return Err(Error::acl_rejected(
+            new,
+            AclProblem::WrongRecord {
+                expected: req.record(),
+            },
+        ));
     }
     let requester = crate::srs::registry::load(ctx.tx, req.requester())?
         .ok_or(Error::NotFound { what: "principal" })?;
@@ -124,6 +141,7 @@ pub(crate) fn approve<S: Store>(
     let at = stamp(&req, ctx.now);
     req.record_transition(outcome.0, granted, at)?;
     save(ctx.tx, &req)?;
+    transition(&mut ctx, req.record(), update.acl().hash(), id, outcome.0)?;
     Ok(Response::Approved(outcome.0))
 }
 
@@ -183,11 +201,13 @@ pub(crate) fn reject<S: Store>(
     let at = stamp(&req, ctx.now);
     req.record_transition(RequestState::Rejected, Vec::new(), at)?;
     save(ctx.tx, &req)?;
+    let acl = ctx.head(req.record())?.acl.hash();
+    transition(&mut ctx, req.record(), acl, id, RequestState::Rejected)?;
     Ok(Response::Done)
 }
 
 pub(crate) fn withdraw<S: Store>(
-    ctx: Context<'_, '_, S>,
+    mut ctx: Context<'_, '_, S>,
     id: RequestId,
 ) -> Result<Response, Error> {
     let mut req = load(ctx.tx, id)?.ok_or(Error::NotFound { what: "request" })?;
@@ -198,6 +218,8 @@ pub(crate) fn withdraw<S: Store>(
     let at = stamp(&req, ctx.now);
     req.record_transition(RequestState::Withdrawn, Vec::new(), at)?;
     save(ctx.tx, &req)?;
+    let acl = ctx.head(req.record())?.acl.hash();
+    transition(&mut ctx, req.record(), acl, id, RequestState::Withdrawn)?;
     Ok(Response::Done)
 }
 

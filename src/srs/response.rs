@@ -5,6 +5,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::encoding::{self, Reader, Tag};
+use crate::log::{AuditPage, DisclosureReceipt};
 use crate::phr::{EntryId, KeyBlock, RequestId, RequestState, Role};
 use crate::pre::ReCapsule;
 use crate::srs::{Receipt, Refusal};
@@ -13,6 +14,8 @@ use crate::Error;
 /// One re-encrypted entry: the key block the SRS holds (possibly re-wrapped since the entry
 /// was written) and the re-encrypted capsule of that key block.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Reencrypted {
     /// The entry.
     pub entry: EntryId,
@@ -42,8 +45,16 @@ pub enum Response {
     Approved(RequestState),
     /// An entry was accepted (boxed: a receipt is much larger than the other answers).
     Accepted(Box<Receipt>),
-    /// One result per entry asked for, in order.
-    Reencrypted(Vec<Result<Reencrypted, Refusal>>),
+    /// One result per entry asked for, in order, and — if any was served and the SRS
+    /// keeps the disclosure log — the receipt of the disclosure (boxed: it is large).
+    Reencrypted {
+        /// One result per entry asked for.
+        items: Vec<Result<Reencrypted, Refusal>>,
+        /// The log's receipt for the served items.
+        receipt: Option<Box<DisclosureReceipt>>,
+    },
+    /// One page of the record's disclosure log (the owner's audit).
+    Audit(Box<AuditPage>),
 }
 
 impl Response {
@@ -70,7 +81,7 @@ impl Response {
                 out.push(4);
                 out.extend_from_slice(&receipt.to_bytes());
             }
-            Response::Reencrypted(items) => {
+            Response::Reencrypted { items, receipt } => {
                 out.push(5);
                 // A batch is at most MAX_BATCH items.
                 let _ = encoding::put_count(&mut out, "batch", items.len());
@@ -89,6 +100,17 @@ impl Response {
                         }
                     }
                 }
+                match receipt {
+                    Some(receipt) => {
+                        out.push(1);
+                        receipt.write(&mut out);
+                    }
+                    None => out.push(0),
+                }
+            }
+            Response::Audit(page) => {
+                out.push(6);
+                page.write(&mut out);
             }
         }
         out
@@ -110,6 +132,9 @@ impl Response {
     fn decode(bytes: &[u8], trusted: bool) -> Result<Self, Error> {
         let what = "response";
         let mut r = Reader::envelope(bytes, Tag::Response, what)?;
+        if trusted {
+            r = r.trusting();
+        }
         let out = match r.u8()? {
             0 => Response::Done,
             1 => Response::Status {
@@ -122,7 +147,7 @@ impl Response {
             5 => {
                 let n = r.count(2)?;
                 if n > crate::srs::MAX_BATCH {
-                    return Err(Error::InvalidEncoding { what });
+                    return Err(Error::invalid(what));
                 }
                 let mut items = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -145,12 +170,17 @@ impl Response {
                             })
                         }
                         1 => Err(Refusal::from_byte(r.u8()?)?),
-                        _ => return Err(Error::InvalidEncoding { what }),
+                        _ => return Err(Error::invalid(what)),
                     });
                 }
-                Response::Reencrypted(items)
+                let receipt = match r.bool()? {
+                    true => Some(Box::new(DisclosureReceipt::read(&mut r)?)),
+                    false => None,
+                };
+                Response::Reencrypted { items, receipt }
             }
-            _ => return Err(Error::InvalidEncoding { what }),
+            6 => Response::Audit(Box::new(AuditPage::read(&mut r)?)),
+            _ => return Err(Error::invalid(what)),
         };
         r.finish()?;
         Ok(out)

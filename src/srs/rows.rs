@@ -21,6 +21,9 @@
 //! | `0x0c` replay | principal (16) ‖ nonce (16) | expiry (u64) ‖ operation hash (32) ‖ response |
 //! | `0x0d` replay expiry | expiry (u64) ‖ principal ‖ nonce | (empty) |
 //! | `0x0e` record clock | record (16) | last stamped time (u64) |
+//! | `0x0f` log head | record (16) | newest signed checkpoint ‖ frontier |
+//! | `0x10` log leaf | record ‖ index (u64) | log leaf (salted event) |
+//! | `0x11` log node | record ‖ level (u8) ‖ index (u64) | complete subtree hash (32) |
 
 use alloc::vec::Vec;
 
@@ -51,12 +54,15 @@ pub(crate) enum Kind {
     Replay = 0x0c,
     ReplayExpiry = 0x0d,
     Clock = 0x0e,
+    LogHead = 0x0f,
+    LogLeaf = 0x10,
+    LogNode = 0x11,
 }
 
 /// The format version of every row value.
 const ROW_VERSION: u8 = 1;
 
-fn key(kind: Kind, parts: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn key(kind: Kind, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
     k.push(kind as u8);
     for p in parts {
@@ -140,14 +146,18 @@ pub(crate) fn key_tail(key: &[u8], prefix_len: usize) -> Option<&[u8]> {
     key.get(prefix_len..)
 }
 
-fn value(kind: Kind, capacity: usize) -> Vec<u8> {
+pub(crate) fn value(kind: Kind, capacity: usize) -> Vec<u8> {
     let mut v = Vec::with_capacity(2 + capacity);
     v.push(kind as u8);
     v.push(ROW_VERSION);
     v
 }
 
-fn reader<'a>(bytes: &'a [u8], kind: Kind, what: &'static str) -> Result<Reader<'a>, Error> {
+pub(crate) fn reader<'a>(
+    bytes: &'a [u8],
+    kind: Kind,
+    what: &'static str,
+) -> Result<Reader<'a>, Error> {
     let mut r = Reader::raw(bytes, what).trusting();
     let k = r.u8()?;
     if k != kind as u8 {
@@ -162,6 +172,8 @@ fn reader<'a>(bytes: &'a [u8], kind: Kind, what: &'static str) -> Result<Reader<
 
 /// A registered principal.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Registration {
     /// Its role.
     pub role: Role,

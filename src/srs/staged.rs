@@ -18,7 +18,7 @@
 //! use sesphr::Error;
 //!
 //! let mut rng = sesphr::rand_core::OsRng;
-//! let now = Timestamp(1_700_000_000);
+//! let now = Timestamp::new(1_700_000_000);
 //! let key = SigningKey::random(&mut rng);
 //! // The "database" (here in memory; in a real driver every call below is an `.await`).
 //! let database = MemoryStore::new();

@@ -24,6 +24,8 @@ use core::fmt;
 /// A row's version: `0` for a row that does not exist, otherwise the number of the commit
 /// that last wrote it (strictly increasing across the store).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct RowVersion(pub u64);
 
 impl RowVersion {
@@ -33,12 +35,16 @@ impl RowVersion {
 
 /// A stored row: its key, version and value.
 #[derive(Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Row {
     /// The key (a kind byte, then the fields that name the row).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_bytes::hex"))]
     pub key: Vec<u8>,
     /// The version (never [`RowVersion::ABSENT`] for a stored row).
     pub version: RowVersion,
     /// The value (a versioned canonical encoding).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_bytes::hex"))]
     pub value: Vec<u8>,
 }
 
@@ -55,11 +61,16 @@ impl fmt::Debug for Row {
 
 /// One write of a changeset: put a value, or delete the row.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Write {
     /// Creates or replaces the row.
-    Put(Vec<u8>, Vec<u8>),
+    Put(
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_bytes::hex"))] Vec<u8>,
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_bytes::hex"))] Vec<u8>,
+    ),
     /// Deletes the row (a no-op if it is absent).
-    Delete(Vec<u8>),
+    Delete(#[cfg_attr(feature = "serde", serde(with = "crate::serde_bytes::hex"))] Vec<u8>),
 }
 
 impl Write {
@@ -73,9 +84,50 @@ impl Write {
 
 /// What one operation read and what it writes, committed atomically by [`Store::commit`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Changeset {
+    #[cfg_attr(feature = "serde", serde(with = "read_list"))]
     pub(crate) reads: Vec<(Vec<u8>, RowVersion)>,
     pub(crate) writes: Vec<Write>,
+}
+
+/// serde for a changeset's reads: `[{"key": hex, "version": n}, …]`.
+#[cfg(feature = "serde")]
+mod read_list {
+    use alloc::vec::Vec;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::RowVersion;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Read {
+        #[serde(with = "crate::serde_bytes::hex")]
+        key: Vec<u8>,
+        version: RowVersion,
+    }
+
+    pub fn serialize<S: Serializer>(v: &[(Vec<u8>, RowVersion)], s: S) -> Result<S::Ok, S::Error> {
+        let reads: Vec<Read> = v
+            .iter()
+            .map(|(key, version)| Read {
+                key: key.clone(),
+                version: *version,
+            })
+            .collect();
+        reads.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(Vec<u8>, RowVersion)>, D::Error> {
+        Ok(Vec::<Read>::deserialize(d)?
+            .into_iter()
+            .map(|r| (r.key, r.version))
+            .collect())
+    }
 }
 
 impl Changeset {

@@ -71,4 +71,6 @@ pub fn cube_root_of_unity() -> Fq12 {
     out.c0.c0.c0 = w;
     out
 }
+pub mod entries;
+pub mod record;
 pub mod world;

@@ -146,13 +146,25 @@ impl World {
             (Ok(()), Ok(Response::Accepted(receipt))) => {
                 let accepted = receipt.verify(&self.vk, &header).unwrap();
                 assert_eq!(receipt.acl_version(), self.current().version());
-                let named = &self.versions[header.acl_version().0 as usize - 1];
+                let named = &self.versions[header.acl_version().get() as usize - 1];
                 let opened = cast().owners[0].open_entry(&entry, &accepted, named);
                 assert_eq!(opened.unwrap(), plaintext);
                 Some(*receipt)
             }
             (Err(reason), Err(e)) => {
-                assert_eq!(e, refused(reason), "writer {h} section {s}");
+                let Error::NotAuthorized {
+                    refusal, section, ..
+                } = e
+                else {
+                    panic!("writer {h} section {s}: {e:?}")
+                };
+                assert_eq!(refusal, reason, "writer {h} section {s}");
+                // The write gate names the section once it has found it in the ACL.
+                if matches!(reason, Refusal::UnknownSection | Refusal::NoWriteRight)
+                    && header.writer() == fingerprint(h)
+                {
+                    assert_eq!(section, Some(header.section()), "writer {h} section {s}");
+                }
                 None
             }
             (exp, got) => panic!("writer {h}: model says {exp:?}, SRS says {got:?}"),
@@ -173,7 +185,7 @@ impl World {
         if let Err(reason) = self.model.active(p) {
             return assert_eq!(r, &Err(refused(reason)), "reader {p}");
         }
-        let Ok(Response::Reencrypted(items)) = r else {
+        let Ok(Response::Reencrypted { items, .. }) = r else {
             panic!("reader {p}: {r:?}")
         };
         assert_eq!(items.len(), idx.len());
@@ -189,7 +201,7 @@ impl World {
                     assert_eq!(item.entry, header.entry());
                     assert_eq!(&item.key_block, entry.entry.key_block());
                     let accepted = receipt.unwrap().verify(&self.vk, header).unwrap();
-                    let named = &self.versions[header.acl_version().0 as usize - 1];
+                    let named = &self.versions[header.acl_version().get() as usize - 1];
                     let sealed = entry.entry.clone().with_key_block(item.key_block);
                     let pt = cast().people[p]
                         .open_entry(&sealed, &accepted, &item.recapsule, named)
@@ -273,12 +285,12 @@ impl World {
                 continue;
             };
             assert!(sec.live, "removed section {s} still in the ACL");
-            assert_eq!(policy.epoch(), Epoch(sec.epoch), "section {s}");
-            assert_eq!(policy.first(), Epoch(sec.first), "section {s}");
+            assert_eq!(policy.epoch(), Epoch::new(sec.epoch), "section {s}");
+            assert_eq!(policy.first(), Epoch::new(sec.first), "section {s}");
             let readers: BTreeMap<Fingerprint, Epoch> =
                 policy.readers().map(|(fp, g)| (*fp, g.from)).collect();
             let model = sec.readers.iter();
-            let model = model.map(|(p, from)| (fingerprint(*p), Epoch(*from)));
+            let model = model.map(|(p, from)| (fingerprint(*p), Epoch::new(*from)));
             assert_eq!(readers, model.collect(), "readers of section {s}");
             let writers: BTreeSet<Fingerprint> = policy.writers().map(|(fp, _)| *fp).collect();
             let model = sec.writers.iter().map(|h| fingerprint(*h)).collect();

@@ -84,7 +84,7 @@ fn history() -> impl Strategy<Value = History> {
     prop_oneof![
         Just(History::None),
         Just(History::All),
-        (0u32..3).prop_map(|e| History::FromEpoch(Epoch(e))),
+        (0u32..3).prop_map(|e| History::FromEpoch(Epoch::new(e))),
     ]
 }
 
@@ -218,7 +218,7 @@ impl Model {
         // A grant without history rotates the section first.
         sec.epoch += u32::from(history == History::None);
         let from = |h| match h {
-            History::FromEpoch(Epoch(e)) => e.max(sec.first),
+            History::FromEpoch(e) => e.get().max(sec.first),
             History::All => sec.first,
             History::None => sec.epoch,
         };

@@ -183,7 +183,13 @@ impl World {
                 } else if g1.iter().all(|(s, _)| held(s)) {
                     assert_eq!(retry, Err(refused(Refusal::ApprovalMismatch)));
                 } else {
-                    let stale = matches!(retry, Err(Error::AclRejected(AclProblem::Stale { .. })));
+                    let stale = matches!(
+                        retry,
+                        Err(Error::AclRejected {
+                            problem: AclProblem::Stale { .. } | AclProblem::AlreadySeen,
+                            ..
+                        })
+                    );
                     assert!(stale, "{retry:?}");
                 }
                 let again = self.model.requests.iter().find(|q| q.id == first.id);
@@ -226,11 +232,13 @@ impl World {
                     let retry = self.run(via, &read, now);
                     self.check_items(p, &[e], &retry);
                 } else {
-                    // The re-encryption commits first: it is served, and the revocation
-                    // (which read nothing it wrote) commits after it.
-                    let [r1, r2] = self.race(via, &revoke, &read, false);
+                    // The re-encryption commits first: it is served, and it appended its
+                    // disclosure to the record's log, whose head the revocation read too:
+                    // the revocation conflicts, and its retry commits.
+                    let [r1, r2] = self.race(via, &revoke, &read, true);
                     self.check_items(p, &[e], &r2);
-                    assert_eq!(r1, Ok(Response::Done));
+                    assert_eq!(r1, Err(Error::Store(StoreError::Conflict)));
+                    assert_eq!(self.run(via, &revoke, now), Ok(Response::Done));
                     self.model.revoke_read(p, s);
                     self.commit_acl(&update);
                 }
@@ -298,7 +306,7 @@ impl World {
                     return;
                 };
                 let two = if same { one.clone() } else { two };
-                let epoch = acl.section(&section).unwrap().epoch().0;
+                let epoch = acl.section(&section).unwrap().epoch().get();
                 let [first, second] = [&two, &one].map(|(e, _)| e.submission());
                 let writer = self.person(h);
                 let [first, second] = [first, second].map(|op| self.sign(writer, op, now));

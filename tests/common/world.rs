@@ -32,10 +32,31 @@ pub struct World {
     next_id: u8,
 }
 
-pub const NOW: Timestamp = Timestamp(1_000_000);
+pub const NOW: Timestamp = Timestamp::new(1_000_000);
 
+/// A refusal without context (what the SRS returns where it names no section).
 pub fn refused(r: Refusal) -> Error {
-    Error::NotAuthorized(r)
+    Error::NotAuthorized {
+        refusal: r,
+        section: None,
+        epoch: None,
+        principal: None,
+    }
+}
+
+/// A refusal naming a section and, where known, an epoch and a principal's fingerprint.
+pub fn refused_in(
+    r: Refusal,
+    section: sesphr::phr::SectionId,
+    epoch: Option<sesphr::phr::Epoch>,
+    principal: Option<sesphr::phr::Fingerprint>,
+) -> Error {
+    Error::NotAuthorized {
+        refusal: r,
+        section: Some(section),
+        epoch,
+        principal,
+    }
 }
 
 impl World {
@@ -144,7 +165,7 @@ impl World {
         entries: Vec<EntryId>,
     ) -> Result<Vec<Result<Reencrypted, Refusal>>, Error> {
         match self.run(reader, Operation::Reencrypt { record, entries })? {
-            Response::Reencrypted(items) => Ok(items),
+            Response::Reencrypted { items, .. } => Ok(items),
             other => panic!("unexpected response {other:?}"),
         }
     }
@@ -162,12 +183,12 @@ impl World {
             .reencrypt(reader, record, vec![entry.header().entry()])?
             .pop()
             .unwrap()
-            .map_err(Error::NotAuthorized)?;
+            .map_err(refused)?;
         let entry = entry.clone().with_key_block(item.key_block);
         let receipt = self
             .srs
             .receipt(record, entry.header().entry())?
-            .ok_or(Error::NotAuthorized(Refusal::UnknownEntry))?;
+            .ok_or(refused(Refusal::UnknownEntry))?;
         let accepted = receipt.verify(&self.srs.verifying_key(), entry.header())?;
         reader
             .keys

@@ -294,7 +294,7 @@ fn decode_keys() -> Dir {
     let mut d = Dir::new();
     let owner = w.owner();
     let sk = owner
-        .section_key(w.records[0], w.sections[0][0], sesphr::phr::Epoch(1))
+        .section_key(w.records[0], w.sections[0][0], sesphr::phr::Epoch::new(1))
         .expect("section key");
     let doctor = &w.keys[DOCTOR];
     let rk = ReKey::new(&sk, &doctor.reader_key().public_key());
@@ -388,6 +388,22 @@ fn decode_keys() -> Dir {
         .to_bytes()
         .to_vec();
     d.valid_and_near("master-secret", &master, &[2, 33]);
+    // Principal keys: flips in each scalar and in the fingerprint; halves of two principals.
+    let keys = doctor.to_bytes().to_vec();
+    d.valid_and_near("principal-keys", &keys, &[2, 5, 40, 71, 101]);
+    let hospital = w.keys[HOSPITAL].to_bytes();
+    d.add(
+        "mixed-halves-principal-keys",
+        splice(&keys, 36, &hospital[36..70]),
+    );
+    for (bad, scalar) in bad_scalars() {
+        d.add(
+            &format!("{bad}-signing-principal-keys"),
+            splice(&keys, 4, &scalar),
+        );
+    }
+    let owner_bytes = owner.to_bytes().to_vec();
+    d.valid_and_near("owner", &owner_bytes, &[2, 20, 34, 65]);
     d
 }
 
@@ -559,6 +575,17 @@ fn decode_acl() -> Dir {
     let w = world();
     let mut d = Dir::new();
     let owner = w.owner();
+    // An ACL history holding the fixture's two versions: flips in the owner key, capacity,
+    // count and the ACLs; a claimed count far beyond the input.
+    let mut history = sesphr::phr::AclHistory::new(w.records[0], owner.verifying_key());
+    history.accept(w.update.acl(), T0).expect("v1");
+    history.accept(w.update2.acl(), T0).expect("v2");
+    let history = history.to_bytes().expect("history");
+    d.valid_and_near("acl-history", &history, &[2, 20, 69, 71, 74, 80, 400]);
+    d.add(
+        "huge-count-acl-history",
+        splice(&history, 70, &u32::MAX.to_be_bytes()),
+    );
     let acl1 = w.update.acl().acl_unverified().to_bytes().expect("acl");
     let acl2 = w.update2.acl().acl_unverified().to_bytes().expect("acl");
     // Flips in the previous-version hash and the key-set root (both decode), the key-set size
@@ -766,7 +793,7 @@ fn decode_acl() -> Dir {
     );
     // The re-encryption key (after its 68-byte id) replaced by one for another reader.
     let sk = owner
-        .section_key(w.records[0], w.sections[0][0], sesphr::phr::Epoch(1))
+        .section_key(w.records[0], w.sections[0][0], sesphr::phr::Epoch::new(1))
         .expect("section key");
     let other_rk = ReKey::new(&sk, &w.keys[PHARMACIST].reader_key().public_key());
     d.add(
@@ -997,6 +1024,25 @@ fn op_name(op: &SignedOperation) -> &'static str {
     }
 }
 
+/// The owner's audit page of record A's whole log, as the fixture SRS answers it.
+fn audit_page_bytes(w: &World, rows: &[sesphr::srs::Row]) -> Vec<u8> {
+    let mut srs = w.srs(rows.to_vec());
+    let op = sesphr::srs::Client::new(w.owners[0].keys(), w.ids[OWNER_A], w.srs_id)
+        .sign(
+            Operation::Audit {
+                record: w.records[0],
+                from: 0,
+            },
+            T0,
+            &mut logic::rng(98),
+        )
+        .expect("sign");
+    match srs.execute(&op, T0, &mut logic::rng(97)).expect("audit") {
+        Response::Audit(page) => page.to_bytes(),
+        other => panic!("{other:?}"),
+    }
+}
+
 fn kind_name(k: u8) -> &'static str {
     match k {
         kind::META => "meta",
@@ -1014,6 +1060,9 @@ fn kind_name(k: u8) -> &'static str {
         kind::REPLAY => "replay",
         kind::REPLAY_EXPIRY => "replay-expiry",
         kind::CLOCK => "clock",
+        kind::LOG_HEAD => "log-head",
+        kind::LOG_LEAF => "log-leaf",
+        kind::LOG_NODE => "log-node",
         _ => "unknown",
     }
 }
@@ -1088,7 +1137,13 @@ fn decode_srs_rows(scenarios: &[(&str, Vec<u8>)]) -> Dir {
     );
     d.add(
         "outside-window-login-op",
-        doctor(w.srs_id, DOCTOR, DOCTOR, Timestamp(T0.0 + 301), &mut rng),
+        doctor(
+            w.srs_id,
+            DOCTOR,
+            DOCTOR,
+            Timestamp::new(T0.get() + 301),
+            &mut rng,
+        ),
     );
     d.add(
         "unregistered-login-op",
@@ -1096,7 +1151,13 @@ fn decode_srs_rows(scenarios: &[(&str, Vec<u8>)]) -> Dir {
     );
     d.add(
         "valid-login-op",
-        doctor(w.srs_id, DOCTOR, DOCTOR, Timestamp(T0.0 + 300), &mut rng),
+        doctor(
+            w.srs_id,
+            DOCTOR,
+            DOCTOR,
+            Timestamp::new(T0.get() + 300),
+            &mut rng,
+        ),
     );
     // Another operation under the nonce of a committed one (the doctor's withdrawal).
     let (withdraw, _) = f
@@ -1161,7 +1222,59 @@ fn decode_srs_rows(scenarios: &[(&str, Vec<u8>)]) -> Dir {
     .concat();
     d.add("batch-over-max-op", over);
     d.add("kind-0-op", splice(&reused.to_bytes(), OP_KIND_AT, &[0]));
-    d.add("kind-14-op", splice(&reused.to_bytes(), OP_KIND_AT, &[14]));
+    d.add("kind-15-op", splice(&reused.to_bytes(), OP_KIND_AT, &[15]));
+
+    // The disclosure log: the fixture's checkpoint, every leaf, a reader's receipt, a full
+    // audit page, the owner's view after it, a consistency proof, a witness's cosignature,
+    // and near-misses of each.
+    let fl = logic::fixture_log();
+    let cp = fl.checkpoint.to_bytes().to_vec();
+    d.add("valid-log-checkpoint", cp.clone());
+    d.near("log-checkpoint", &cp, &[2, 40, 60, 100, cp.len() - 1]);
+    for (i, leaf) in fl.leaves.iter().enumerate() {
+        d.add(&format!("valid-log-leaf-{i}"), leaf.to_bytes());
+    }
+    let leaf = fl.leaves.last().expect("a leaf").to_bytes();
+    d.near("log-leaf", &leaf, &[2, 20, 42, leaf.len() - 1]);
+    let srs = w.srs(f.rows.clone());
+    let record = w.records[0];
+    let size = fl.checkpoint.checkpoint_unverified().size;
+    let proof = srs.consistency(record, 1, size).expect("proof");
+    d.add("valid-log-consistency", proof.to_bytes());
+    d.near("log-consistency", &proof.to_bytes(), &[2, 12, 20, 40]);
+    let receipt = f
+        .committed
+        .iter()
+        .rev()
+        .find_map(|(_, r)| match r {
+            Response::Reencrypted {
+                receipt: Some(rc), ..
+            } => Some(rc.to_bytes()),
+            _ => None,
+        })
+        .expect("a disclosure receipt");
+    d.add("valid-log-receipt", receipt.clone());
+    d.near(
+        "log-receipt",
+        &receipt,
+        &[2, 100, 220, 240, receipt.len() - 1],
+    );
+    let mut view = sesphr::log::LogView::new(record);
+    let mut audit = view.audit();
+    let page = sesphr::log::AuditPage::from_bytes(&audit_page_bytes(w, &f.rows)).expect("page");
+    assert_eq!(audit.add_page(&page, &w.srs_vk), Ok(true));
+    audit.finish(&mut view).expect("audited");
+    d.add("valid-log-audit-page", page.to_bytes());
+    d.near("log-audit-page", &page.to_bytes(), &[2, 140, 160, 200]);
+    d.add("valid-log-view", view.to_bytes());
+    d.near("log-view", &view.to_bytes(), &[2, 20, 160, 170]);
+    let mut witness = sesphr::log::Witness::new(w.srs_key.clone(), w.srs_vk);
+    let none = sesphr::log::ConsistencyProof::new(0, 0, vec![]).expect("empty");
+    let cosig = witness
+        .cosign(&fl.checkpoint, &none, T0, &mut logic::rng(99))
+        .expect("cosign");
+    d.add("valid-log-cosignature", cosig.to_bytes().to_vec());
+    d.near("log-cosignature", &cosig.to_bytes(), &[2, 40, 50]);
 
     // Responses: every one the fixture answered, and near-misses.
     for (name, bytes) in &responses {
@@ -1172,7 +1285,7 @@ fn decode_srs_rows(scenarios: &[(&str, Vec<u8>)]) -> Dir {
         .iter()
         .find(|(op, _)| matches!(op.operation(), Ok(Operation::Reencrypt { .. })))
         .expect("a re-encryption");
-    let Response::Reencrypted(items) = reencrypted else {
+    let Response::Reencrypted { items, .. } = reencrypted else {
         panic!("a re-encryption answers items");
     };
     let rb = reencrypted.to_bytes();
@@ -1194,9 +1307,16 @@ fn decode_srs_rows(scenarios: &[(&str, Vec<u8>)]) -> Dir {
     }
     d.add(
         "valid-response-swapped-recapsule",
-        Response::Reencrypted(swapped).to_bytes(),
+        Response::Reencrypted {
+            items: swapped,
+            receipt: None,
+        }
+        .to_bytes(),
     );
-    let refusals = Response::Reencrypted(Refusal::ALL.iter().map(|r| Err(*r)).collect());
+    let refusals = Response::Reencrypted {
+        items: Refusal::ALL.iter().map(|r| Err(*r)).collect(),
+        receipt: None,
+    };
     let refusals = refusals.to_bytes();
     d.add("valid-response-every-refusal", refusals.clone());
     d.add("refusal-0-response", splice(&refusals, 8, &[0]));

@@ -1,0 +1,182 @@
+//! Opening a streamed entry, for a reader and for the owner: verified first (two passes over
+//! a seekable input) or, under a name that says so, unverified in one pass.
+
+use std::io::{self, Read, Seek, SeekFrom};
+use std::vec::Vec;
+
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::container::{read_exact, read_signature, EntryStream};
+use super::io_error;
+use super::reader::{segment_buffer, EntryReader, FinalCheck, Segments, UnverifiedEntryReader};
+use crate::dem::SEALED_SEGMENT_SIZE;
+use crate::phr::entry::{verify_entry_signature, writer_key};
+use crate::phr::{Owner, PrincipalKeys, VerifiedAcl};
+use crate::pre::ReCapsule;
+use crate::sign::Signature;
+use crate::srs::Accepted;
+
+/// Pass 1: hashes the body, reads the signature and the end of the input (the whole
+/// container is decoded before anything is checked, as in memory), then seeks back.
+fn first_pass<R: Read + Seek>(
+    entry: &mut EntryStream<R>,
+    buf: &mut Zeroizing<Vec<u8>>,
+) -> io::Result<([u8; 32], Signature)> {
+    let start = entry.input.stream_position()?;
+    let mut hasher = Sha256::new();
+    let mut left = u64::from(entry.body_len);
+    while left > 0 {
+        let n = usize::try_from(left).map_or(SEALED_SEGMENT_SIZE, |l| l.min(SEALED_SEGMENT_SIZE));
+        buf.clear();
+        buf.resize(n, 0);
+        read_exact(&mut entry.input, buf)?;
+        hasher.update(buf.as_slice());
+        left -= n as u64;
+    }
+    buf.clear();
+    let signature = read_signature(&mut entry.input)?;
+    entry.input.seek(SeekFrom::Start(start))?;
+    Ok((hasher.finalize().into(), signature))
+}
+
+/// The checks of `open_entry` before the key block, in its order: the receipt, then the
+/// writer against the ACL the entry names and its signature.
+fn check_entry<R>(
+    entry: &EntryStream<R>,
+    body_hash: &[u8; 32],
+    signature: &Signature,
+    accepted: &Accepted,
+    acl: &VerifiedAcl,
+) -> io::Result<()> {
+    accepted.check(&entry.header, body_hash).map_err(io_error)?;
+    let writer = writer_key(&entry.header, acl).map_err(io_error)?;
+    verify_entry_signature(&writer, &entry.header.hash(), body_hash, signature).map_err(io_error)
+}
+
+impl PrincipalKeys {
+    /// Opens a streamed entry re-encrypted for this reader, **verified first**: a first pass
+    /// over the seekable input hashes the body and makes every check of
+    /// [`PrincipalKeys::open_entry`] (receipt, writer, signature, key block) with its errors;
+    /// then the returned reader decrypts in a second pass. Memory: one segment.
+    pub fn open_stream<R: Read + Seek>(
+        &self,
+        mut entry: EntryStream<R>,
+        accepted: &Accepted,
+        recapsule: &ReCapsule,
+        acl: &VerifiedAcl,
+    ) -> io::Result<EntryReader<R>> {
+        let mut buf = segment_buffer();
+        let (body_hash, signature) = first_pass(&mut entry, &mut buf)?;
+        check_entry(&entry, &body_hash, &signature, accepted, acl)?;
+        let (hh, dk) = self
+            .reader_data_key(&entry.header, &entry.key_block, recapsule, acl)
+            .map_err(io_error)?;
+        let check = FinalCheck::Hash(body_hash);
+        Segments::new(
+            entry.input,
+            entry.header,
+            &dk,
+            hh,
+            entry.body_len,
+            check,
+            buf,
+        )
+        .map(EntryReader)
+    }
+
+    /// Opens a streamed entry in one pass over any input, releasing plaintext **before the
+    /// writer's signature is checked** (see [`UnverifiedEntryReader`]). The receipt's header,
+    /// the writer's right and the key block are checked now; the receipt's body hash and the
+    /// signature at the end, before the final segment is released.
+    pub fn open_unverified_stream<R: Read>(
+        &self,
+        entry: EntryStream<R>,
+        accepted: &Accepted,
+        recapsule: &ReCapsule,
+        acl: &VerifiedAcl,
+    ) -> io::Result<UnverifiedEntryReader<R>> {
+        accepted.check_header(&entry.header).map_err(io_error)?;
+        let writer = writer_key(&entry.header, acl).map_err(io_error)?;
+        let (hh, dk) = self
+            .reader_data_key(&entry.header, &entry.key_block, recapsule, acl)
+            .map_err(io_error)?;
+        let check = FinalCheck::Signature {
+            writer,
+            accepted: *accepted,
+            header_hash: hh,
+        };
+        let buf = segment_buffer();
+        Segments::new(
+            entry.input,
+            entry.header,
+            &dk,
+            hh,
+            entry.body_len,
+            check,
+            buf,
+        )
+        .map(UnverifiedEntryReader)
+    }
+}
+
+impl Owner {
+    /// Opens a streamed entry of the owner's records, **verified first** (two passes over the
+    /// seekable input, as [`PrincipalKeys::open_stream`]), with the checks and errors of
+    /// [`Owner::open_entry`].
+    pub fn open_stream<R: Read + Seek>(
+        &self,
+        mut entry: EntryStream<R>,
+        accepted: &Accepted,
+        acl: &VerifiedAcl,
+    ) -> io::Result<EntryReader<R>> {
+        let mut buf = segment_buffer();
+        let (body_hash, signature) = first_pass(&mut entry, &mut buf)?;
+        check_entry(&entry, &body_hash, &signature, accepted, acl)?;
+        let (hh, dk) = self
+            .owner_data_key(&entry.header, &entry.key_block)
+            .map_err(io_error)?;
+        let check = FinalCheck::Hash(body_hash);
+        Segments::new(
+            entry.input,
+            entry.header,
+            &dk,
+            hh,
+            entry.body_len,
+            check,
+            buf,
+        )
+        .map(EntryReader)
+    }
+
+    /// Opens a streamed entry in one pass, releasing plaintext **before the writer's
+    /// signature is checked** (see [`UnverifiedEntryReader`] and
+    /// [`PrincipalKeys::open_unverified_stream`]).
+    pub fn open_unverified_stream<R: Read>(
+        &self,
+        entry: EntryStream<R>,
+        accepted: &Accepted,
+        acl: &VerifiedAcl,
+    ) -> io::Result<UnverifiedEntryReader<R>> {
+        accepted.check_header(&entry.header).map_err(io_error)?;
+        let writer = writer_key(&entry.header, acl).map_err(io_error)?;
+        let (hh, dk) = self
+            .owner_data_key(&entry.header, &entry.key_block)
+            .map_err(io_error)?;
+        let check = FinalCheck::Signature {
+            writer,
+            accepted: *accepted,
+            header_hash: hh,
+        };
+        Segments::new(
+            entry.input,
+            entry.header,
+            &dk,
+            hh,
+            entry.body_len,
+            check,
+            segment_buffer(),
+        )
+        .map(UnverifiedEntryReader)
+    }
+}
