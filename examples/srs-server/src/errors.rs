@@ -31,10 +31,11 @@ impl From<StoreError> for ApiError {
 pub fn classify(e: &Error) -> (StatusCode, &'static str) {
     match e {
         Error::BadSignature => (StatusCode::UNAUTHORIZED, "bad-signature"),
-        Error::NotAuthorized(Refusal::UnknownPrincipal | Refusal::WrongSigner) => {
-            (StatusCode::UNAUTHORIZED, "unauthenticated")
-        }
-        Error::NotAuthorized(_) => (StatusCode::FORBIDDEN, "refused"),
+        Error::NotAuthorized {
+            refusal: Refusal::UnknownPrincipal | Refusal::WrongSigner,
+            ..
+        } => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+        Error::NotAuthorized { .. } => (StatusCode::FORBIDDEN, "refused"),
         Error::Store(StoreError::Conflict) => (StatusCode::CONFLICT, "store-conflict"),
         Error::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store-unavailable"),
         Error::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found"),
@@ -42,7 +43,9 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str) {
         Error::TooLong { .. } | Error::LimitExceeded { .. } => {
             (StatusCode::PAYLOAD_TOO_LARGE, "too-large")
         }
-        Error::AclRejected(_)
+        Error::LogFork(_) => (StatusCode::CONFLICT, "log-fork"),
+        Error::Log(_)
+        | Error::AclRejected { .. }
         | Error::IllegalTransition { .. }
         | Error::InvalidChange { .. }
         | Error::ClockWentBackwards { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "rejected"),
@@ -70,13 +73,29 @@ impl IntoResponse for ApiError {
 mod tests {
     use super::*;
 
+    fn refused(refusal: Refusal) -> Error {
+        Error::NotAuthorized {
+            refusal,
+            section: None,
+            epoch: None,
+            principal: None,
+        }
+    }
+
     #[test]
     fn library_errors_get_their_statuses() {
         let cases = [
-            (Error::InvalidEncoding { what: "x" }, 400),
+            (
+                Error::InvalidEncoding {
+                    what: "x",
+                    field: None,
+                },
+                400,
+            ),
             (Error::BadSignature, 401),
-            (Error::NotAuthorized(Refusal::UnknownPrincipal), 401),
-            (Error::NotAuthorized(Refusal::Inactive), 403),
+            (refused(Refusal::UnknownPrincipal), 401),
+            (refused(Refusal::Inactive), 403),
+            (Error::Log(sesphr::log::LogProblem::WrongPosition), 422),
             (Error::Store(StoreError::Conflict), 409),
             (Error::AlreadyExists { what: "x" }, 409),
             (Error::NotFound { what: "x" }, 404),

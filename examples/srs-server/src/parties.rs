@@ -1,25 +1,24 @@
 //! The client's parties and what they remember between runs, kept in a state directory: each
-//! party's id and secret keys (the library's secret encodings; a reader key is kept as the
-//! 32-byte seed `ReaderSecretKey::from_seed` takes, since it has no secret encoding of its
-//! own), files created with mode 0600.
+//! party's id and secret keys in the library's secret encodings (`PrincipalKeys::to_bytes`,
+//! `Owner::to_bytes`, hex in a JSON file), files created with mode 0600.
 
 use std::path::{Path, PathBuf};
 
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
-use sesphr::phr::{MasterSecret, Owner, PrincipalId, PrincipalKeys};
-use sesphr::pre::ReaderSecretKey;
-use sesphr::sign::SigningKey;
+use sesphr::phr::{Owner, PrincipalId, PrincipalKeys};
 
 /// A principal: its id at the SRS and its keys.
 pub struct Party {
+    /// Its name in the state directory (`doctor`, …).
+    pub name: String,
     /// The id at the SRS.
     pub id: PrincipalId,
     /// The keys.
     pub keys: PrincipalKeys,
 }
 
-/// The patient: its id and the owner derived from its master secret.
+/// The patient: its id and its owner keys.
 pub struct Patient {
     /// The id at the SRS.
     pub id: PrincipalId,
@@ -28,11 +27,13 @@ pub struct Patient {
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PartyFile {
     id: String,
-    signing_key: Option<String>,
-    reader_seed: Option<String>,
-    master_secret: Option<String>,
+    /// `PrincipalKeys::to_bytes`, hex (a reader or writer).
+    keys: Option<String>,
+    /// `Owner::to_bytes`, hex (the patient).
+    owner: Option<String>,
 }
 
 fn path(dir: &Path, name: &str) -> PathBuf {
@@ -56,7 +57,7 @@ fn read(dir: &Path, name: &str) -> Result<PartyFile, String> {
 
 fn unhex(s: Option<&String>, what: &str) -> Result<Vec<u8>, String> {
     s.and_then(|s| hex::decode(s).ok())
-        .ok_or_else(|| format!("state: bad {what}"))
+        .ok_or_else(|| format!("state: bad or missing {what}"))
 }
 
 fn id_of(f: &PartyFile) -> Result<PrincipalId, String> {
@@ -66,6 +67,11 @@ fn id_of(f: &PartyFile) -> Result<PrincipalId, String> {
     ))
 }
 
+fn save(dir: &Path, name: &str, f: &PartyFile) -> Result<(), String> {
+    let json = serde_json::to_vec(f).map_err(|e| e.to_string())?;
+    write_private(&path(dir, name), &json)
+}
+
 impl Party {
     /// New keys and a random id, saved as `name` in `dir`.
     pub fn create<R: RngCore + CryptoRng>(
@@ -73,72 +79,60 @@ impl Party {
         name: &str,
         rng: &mut R,
     ) -> Result<Self, String> {
-        let signing = SigningKey::random(rng);
-        let mut seed = [0u8; 32];
-        rng.fill_bytes(&mut seed);
-        let reader = ReaderSecretKey::from_seed(&seed).map_err(|e| e.to_string())?;
+        let keys = PrincipalKeys::random(rng);
         let id = PrincipalId::random(rng);
         let f = PartyFile {
             id: hex::encode(id.as_bytes()),
-            signing_key: Some(hex::encode(&signing.to_bytes()[..])),
-            reader_seed: Some(hex::encode(seed)),
-            master_secret: None,
+            keys: Some(hex::encode(&keys.to_bytes()[..])),
+            owner: None,
         };
-        let json = serde_json::to_vec(&f).map_err(|e| e.to_string())?;
-        write_private(&path(dir, name), &json)?;
+        save(dir, name, &f)?;
         Ok(Self {
+            name: name.to_string(),
             id,
-            keys: PrincipalKeys::from_parts(signing, reader),
+            keys,
         })
     }
 
     /// The party saved as `name` in `dir`.
     pub fn load(dir: &Path, name: &str) -> Result<Self, String> {
         let f = read(dir, name)?;
-        let signing = SigningKey::from_bytes(&unhex(f.signing_key.as_ref(), "signing key")?)
+        let keys = PrincipalKeys::from_bytes(&unhex(f.keys.as_ref(), "keys")?)
             .map_err(|e| format!("state: {e}"))?;
-        let seed: [u8; 32] = unhex(f.reader_seed.as_ref(), "reader seed")?
-            .try_into()
-            .map_err(|_| "state: reader seed is not 32 bytes")?;
-        let reader = ReaderSecretKey::from_seed(&seed).map_err(|e| format!("state: {e}"))?;
         Ok(Self {
+            name: name.to_string(),
             id: id_of(&f)?,
-            keys: PrincipalKeys::from_parts(signing, reader),
+            keys,
         })
     }
 }
 
 impl Patient {
-    /// A new master secret and a random id, saved as `name` in `dir`.
+    /// A new owner and a random id, saved as `name` in `dir`.
     pub fn create<R: RngCore + CryptoRng>(
         dir: &Path,
         name: &str,
         rng: &mut R,
     ) -> Result<Self, String> {
-        let master = MasterSecret::random(rng);
+        let owner = Owner::random(rng);
         let id = PrincipalId::random(rng);
         let f = PartyFile {
             id: hex::encode(id.as_bytes()),
-            signing_key: None,
-            reader_seed: None,
-            master_secret: Some(hex::encode(&master.to_bytes()[..])),
+            keys: None,
+            owner: Some(hex::encode(&owner.to_bytes()[..])),
         };
-        let json = serde_json::to_vec(&f).map_err(|e| e.to_string())?;
-        write_private(&path(dir, name), &json)?;
-        Ok(Self {
-            id,
-            owner: Owner::from_master(master).map_err(|e| e.to_string())?,
-        })
+        save(dir, name, &f)?;
+        Ok(Self { id, owner })
     }
 
     /// The patient saved as `name` in `dir`.
     pub fn load(dir: &Path, name: &str) -> Result<Self, String> {
         let f = read(dir, name)?;
-        let master = MasterSecret::from_bytes(&unhex(f.master_secret.as_ref(), "master secret")?)
+        let owner = Owner::from_bytes(&unhex(f.owner.as_ref(), "owner")?)
             .map_err(|e| format!("state: {e}"))?;
         Ok(Self {
             id: id_of(&f)?,
-            owner: Owner::from_master(master).map_err(|e| format!("state: {e}"))?,
+            owner,
         })
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use sesphr::log::{ConsistencyProof, SignedCheckpoint};
 use sesphr::phr::{AclVersion, EntryId, RecordId, SectionId, SignedAcl};
 use sesphr::sign::VerifyingKey;
 use sesphr::srs::{Receipt, Response, SignedOperation, SrsId};
@@ -238,7 +239,7 @@ impl Remote {
         record: RecordId,
         version: Option<AclVersion>,
     ) -> Result<SignedAcl, Failure> {
-        let q = version.map_or(String::new(), |v| format!("?version={}", v.0));
+        let q = version.map_or(String::new(), |v| format!("?version={}", v.get()));
         let path = format!("/v1/records/{}/acl{q}", hex::encode(record.as_bytes()));
         let body = Self::ok(self.call("GET", server, &path, None)?)?;
         SignedAcl::from_bytes(&body).map_err(|e| Failure {
@@ -265,6 +266,37 @@ impl Remote {
             status: 200,
             kind: "client".into(),
             text: format!("receipt: {e}"),
+        })
+    }
+
+    /// The newest signed checkpoint of a record's disclosure log (not verified here).
+    pub fn checkpoint(&self, server: usize, record: RecordId) -> Result<SignedCheckpoint, Failure> {
+        let path = format!("/v1/records/{}/checkpoint", hex::encode(record.as_bytes()));
+        let body = Self::ok(self.call("GET", server, &path, None)?)?;
+        SignedCheckpoint::from_bytes(&body).map_err(|e| Failure {
+            status: 200,
+            kind: "client".into(),
+            text: format!("checkpoint: {e}"),
+        })
+    }
+
+    /// The consistency proof of a record's log from `from` to `to` leaves.
+    pub fn consistency(
+        &self,
+        server: usize,
+        record: RecordId,
+        from: u64,
+        to: u64,
+    ) -> Result<ConsistencyProof, Failure> {
+        let path = format!(
+            "/v1/records/{}/consistency?from={from}&to={to}",
+            hex::encode(record.as_bytes())
+        );
+        let body = Self::ok(self.call("GET", server, &path, None)?)?;
+        ConsistencyProof::from_bytes(&body).map_err(|e| Failure {
+            status: 200,
+            kind: "client".into(),
+            text: format!("consistency proof: {e}"),
         })
     }
 

@@ -36,11 +36,7 @@ pub const MAX_OP_BYTES: usize = (8 << 20) + 4096;
 
 /// The SRS's clock: the system clock, in seconds.
 pub fn now() -> Timestamp {
-    Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    )
+    Timestamp::from(std::time::SystemTime::now())
 }
 
 /// SRS handles, each over its own database connection, lent to one request at a time.
@@ -185,6 +181,8 @@ pub fn router(pool: Arc<Pool>, max_blob: usize) -> Router {
         )
         .route("/v1/records/{record}/acl", get(acl))
         .route("/v1/records/{record}/entries/{entry}/receipt", get(receipt))
+        .route("/v1/records/{record}/checkpoint", get(checkpoint))
+        .route("/v1/records/{record}/consistency", get(consistency))
         .route(
             "/v1/records/{record}/sections/{section}/entries",
             get(entries),
@@ -319,7 +317,7 @@ async fn acl(
     let acl = pool
         .run(move |h, _| {
             Ok(match q.version {
-                Some(v) => h.acl_version(record, AclVersion(v))?,
+                Some(v) => h.acl_version(record, AclVersion::new(v))?,
                 None => h.acl(record)?,
             })
         })
@@ -337,6 +335,37 @@ async fn receipt(
     let r = pool.run(move |h, _| Ok(h.receipt(record, entry)?)).await?;
     r.map(|r| octets(r.to_bytes().to_vec()))
         .ok_or_else(|| not_found("receipt"))
+}
+
+/// The newest signed checkpoint of a record's disclosure log (for witnesses and auditors).
+async fn checkpoint(
+    State(pool): AppState,
+    Path(record): Path<String>,
+) -> Result<Response, ApiError> {
+    let record = RecordId::new(id16(&record, "record id")?);
+    let c = pool.run(move |h, _| Ok(h.checkpoint(record)?)).await?;
+    c.map(|c| octets(c.to_bytes().to_vec()))
+        .ok_or_else(|| not_found("disclosure log"))
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    from: u64,
+    to: u64,
+}
+
+/// The consistency proof between two sizes of a record's log (what a witness holding a
+/// checkpoint of size `from` needs to cosign one of size `to`).
+async fn consistency(
+    State(pool): AppState,
+    Path(record): Path<String>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Response, ApiError> {
+    let record = RecordId::new(id16(&record, "record id")?);
+    let proof = pool
+        .run(move |h, _| Ok(h.consistency(record, q.from, q.to)?))
+        .await?;
+    Ok(octets(proof.to_bytes()))
 }
 
 #[derive(Deserialize)]

@@ -52,7 +52,7 @@ fn sqlite_store_checks_versions_and_scans_by_prefix() {
     let other = DbStore::open(&url).expect("second connection");
     let key = sesphr::sign::SigningKey::random(&mut rng);
     let mut srs = Srs::new(&s, key.clone(), "t", Default::default());
-    let now = Timestamp(1_700_000_000);
+    let now = Timestamp::new(1_700_000_000);
     let admin = PrincipalKeys::random(&mut rng);
     let admin_id = PrincipalId::new([7; 16]);
     let reg = Client::new(&admin, admin_id, srs.id())

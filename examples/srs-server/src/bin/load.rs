@@ -208,7 +208,7 @@ fn seed(
         )?;
     }
     let section = owner.section_id(&SectionName::new("medical").map_err(|e| e.to_string())?);
-    let until = Timestamp(now().0 + 365 * 86_400);
+    let until = Timestamp::new(now().get() + 365 * 86_400);
     let changes = [
         Change::AddSection { section },
         Change::GrantWrite {
@@ -405,7 +405,7 @@ fn inproc(
         for op in batch {
             let op = SignedOperation::from_bytes(op).map_err(|e| e.to_string())?;
             match srs(&op).map_err(|e| e.to_string())? {
-                Response::Reencrypted(v) if v.iter().all(Result::is_ok) => {}
+                Response::Reencrypted { items: v, .. } if v.iter().all(Result::is_ok) => {}
                 other => return Err(format!("answered {other:?}")),
             }
         }
@@ -470,7 +470,7 @@ fn run(
                     match r {
                         // Decode every 100th answer fully (points checked): client CPU is
                         // the server's competitor on 2 cores.
-                        Ok(body) if !i.is_multiple_of(100) || matches!(Response::from_bytes(&body), Ok(Response::Reencrypted(ref v)) if v.iter().all(Result::is_ok)) => {
+                        Ok(body) if !i.is_multiple_of(100) || matches!(Response::from_bytes(&body), Ok(Response::Reencrypted { items: ref v, .. }) if v.iter().all(Result::is_ok)) => {
                             if let Ok(mut l) = lat.lock() {
                                 l.push(d);
                             }

@@ -11,6 +11,7 @@
 //! ```
 
 mod crash;
+mod disclosures;
 mod race;
 mod story;
 

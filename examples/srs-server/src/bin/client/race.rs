@@ -54,7 +54,7 @@ pub fn race(ctx: &Ctx) -> Outcome {
     // 1. Two updates of the same ACL version, one to each server: exactly one applies.
     for round in 0..3 {
         let acl = current_acl(ctx, &cast, record)?;
-        let until = Timestamp(story.until);
+        let until = Timestamp::new(story.until);
         let grant = [Change::GrantRead {
             section,
             reader: cast.locum.keys.bundle(),
@@ -103,7 +103,7 @@ pub fn race(ctx: &Ctx) -> Outcome {
             "the stored ACL is the winner's",
         )?;
         ensure(
-            served.acl_unverified().version().0 == acl.version().0 + 1,
+            served.acl_unverified().version().get() == acl.version().get() + 1,
             "one version, not two",
         )?;
         println!(

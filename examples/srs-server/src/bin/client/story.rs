@@ -160,11 +160,14 @@ pub fn read_batch(
         record,
         entries: ids.clone(),
     };
-    let items = match ctx.run(reader.id, &reader.keys, op) {
-        Ok(Response::Reencrypted(items)) => items,
+    let signed = ctx.sign(reader.id, &reader.keys, op)?;
+    let (items, receipt) = match ctx.remote.op(ctx.remote.next(), &signed) {
+        Ok(Response::Reencrypted { items, receipt }) => (items, receipt),
         Ok(other) => return Err(format!("re-encrypt: answered {other:?}")),
         Err(e) => return Err(format!("re-encrypt: {e}")),
     };
+    // The disclosure log's receipt: exactly what was served, checked and kept.
+    crate::disclosures::keep_receipt(ctx, reader, &signed, &items, receipt.as_deref())?;
     ensure(items.len() == sealed.len(), "one answer per entry asked")?;
     let mut out = Vec::new();
     for ((item, entry), s) in items.into_iter().zip(&sealed).zip(entries) {
@@ -283,7 +286,7 @@ pub fn first_half(ctx: &Ctx) -> Outcome {
     let owner = &cast.patient.owner;
     let record = owner.record_id("main").map_err(|e| e.to_string())?;
     let section = owner.section_id(&SectionName::new("medical").map_err(|e| e.to_string())?);
-    let until = Timestamp(now().0 + 30 * 86_400);
+    let until = Timestamp::new(now().get() + 30 * 86_400);
     let changes = [
         Change::AddSection { section },
         Change::GrantWrite {
@@ -319,7 +322,7 @@ pub fn first_half(ctx: &Ctx) -> Outcome {
         srs_id: hex::encode(ctx.info.id.as_bytes()),
         record: hex::encode(record.as_bytes()),
         section: hex::encode(section.as_bytes()),
-        until: until.0,
+        until: until.get(),
         entries: Vec::new(),
         retry_op: String::new(),
         retry_response: String::new(),
@@ -480,7 +483,7 @@ pub fn second_half(ctx: &Ctx) -> Outcome {
     }];
     let update = patient
         .owner
-        .update(&acl, Timestamp(story.until), &revoke, &mut OsRng)
+        .update(&acl, Timestamp::new(story.until), &revoke, &mut OsRng)
         .map_err(|e| e.to_string())?;
     ctx.done(
         "revoke",
@@ -528,6 +531,10 @@ pub fn second_half(ctx: &Ctx) -> Outcome {
         story.entries.len()
     );
 
+    // The patient's accounting of disclosures, audited over HTTP, against the doctor's
+    // receipts.
+    crate::disclosures::account(ctx, &cast, &story)?;
+
     // The admin deactivates the doctor: its login says so, its requests are refused.
     ctx.done(
         "deactivate",
@@ -556,7 +563,15 @@ pub fn second_half(ctx: &Ctx) -> Outcome {
         },
     )?;
     ensure(
-        e.text == Error::NotAuthorized(Refusal::Inactive).to_string(),
+        e.text.starts_with(
+            &Error::NotAuthorized {
+                refusal: Refusal::Inactive,
+                section: None,
+                epoch: None,
+                principal: None,
+            }
+            .to_string(),
+        ),
         format!("the crate's error text: {}", e.text),
     )?;
     save_json(&ctx.dir, "story", &story)?;
