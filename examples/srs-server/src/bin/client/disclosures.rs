@@ -16,6 +16,27 @@ fn receipts_file(reader: &Party) -> String {
     format!("{}-receipts", reader.name)
 }
 
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` (UTC; the civil-from-days algorithm of
+/// H. Hinnant, so the client needs no date crate).
+fn utc(t: u64) -> String {
+    let (days, secs) = (t / 86_400, t % 86_400);
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// Checks the receipt of a re-encryption against what the reader signed and was served, and
 /// keeps it in the state directory (`NAME-receipts.json`, hex of the receipts' encodings).
 pub fn keep_receipt(
@@ -113,7 +134,7 @@ pub fn account(ctx: &Ctx, cast: &Cast, story: &Story) -> Outcome {
     .into();
     let section_name = |s: SectionId| if s == section { "medical" } else { "(other)" };
     println!(
-        "{:<6} {:<12} {:<34} {:<10} entry",
+        "{:<6} {:<20} {:<34} {:<10} entry",
         "leaf", "time", "reader", "section"
     );
     let mut batches = Vec::new();
@@ -125,9 +146,9 @@ pub fn account(ctx: &Ctx, cast: &Cast, story: &Story) -> Outcome {
         );
         for item in d.items {
             println!(
-                "{:<6} {:<12} {:<34} {:<10} {}",
+                "{:<6} {:<20} {:<34} {:<10} {}",
                 d.index,
-                d.time.get(),
+                utc(d.time.get()),
                 who,
                 section_name(item.section),
                 hex::encode(item.entry.as_bytes())
@@ -135,17 +156,27 @@ pub fn account(ctx: &Ctx, cast: &Cast, story: &Story) -> Outcome {
         }
         batches.push((*d.reader, d.items.len()));
     }
+    // The first half's batch of 3; after the restart, every entry written before it (n - 2,
+    // the last two written after) and then with the entry written after the restart; nothing
+    // after the revocation.
     let doctor = cast.doctor.keys.bundle().fingerprint();
+    let n = story.entries.len();
     ensure(
-        batches == [(doctor, 3), (doctor, 3), (doctor, 4)],
+        batches == [(doctor, 3), (doctor, n - 2), (doctor, n - 1)],
         format!("the accounting lists the doctor's three batches and nothing else: {batches:?}"),
     )?;
+    let revoked = story.entries.last().map(|s| s.entry.as_str());
     let written: Vec<String> = story.entries.iter().map(|s| s.entry.clone()).collect();
     for d in accounting.disclosures() {
         for item in d.items {
+            let entry = hex::encode(item.entry.as_bytes());
             ensure(
-                item.section == section && written.contains(&hex::encode(item.entry.as_bytes())),
+                item.section == section && written.contains(&entry),
                 "every disclosed item is an entry the story wrote, in its section",
+            )?;
+            ensure(
+                Some(entry.as_str()) != revoked,
+                "the entry written after the revocation was never disclosed",
             )?;
         }
     }
@@ -162,10 +193,15 @@ pub fn account(ctx: &Ctx, cast: &Cast, story: &Story) -> Outcome {
         kept.len() == 3,
         format!("the doctor kept 3 receipts, not {}", kept.len()),
     )?;
-    for r in &kept {
+    for (r, d) in kept.iter().zip(accounting.disclosures()) {
         accounting
             .check_receipt(r, &ctx.info.key)
             .map_err(|e| format!("the doctor's receipt for leaf {}: {e}", r.proof().index()))?;
+        ensure(
+            r.proof().index() == d.index
+                && matches!(r.leaf().event(), Event::Disclosed { items, .. } if items == d.items),
+            "each receipt is the disclosure the accounting lists, in order",
+        )?;
     }
     ensure(
         receipts(ctx, &cast.locum)?.is_empty(),
@@ -208,4 +244,16 @@ pub fn account(ctx: &Ctx, cast: &Cast, story: &Story) -> Outcome {
         proof.path().len()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(utc(1_764_245_631), "2025-11-27 12:13:51");
+    }
 }
