@@ -236,6 +236,13 @@ pub fn account(ctx: &Ctx, cast: &Cast, story: &Story) -> Outcome {
         proof.verify(&first.root, &head_c.root),
         "the newest checkpoint extends the one the doctor's first receipt names",
     )?;
+    let beyond = ctx
+        .remote
+        .consistency(ctx.remote.next(), record, first.size, head_c.size + 1);
+    ensure(
+        matches!(&beyond, Err(e) if e.status == 404),
+        format!("a consistency proof beyond the log: {beyond:?}"),
+    )?;
     println!(
         "checkpoint of size {} (root {}…) extends size {} (consistency proof of {} hashes)",
         head_c.size,
