@@ -1,0 +1,395 @@
+//! The HTTP face of the SRS: routes, a pool of SRS handles, retries on store conflicts.
+//!
+//! **Why `spawn_blocking` and not the library's `Staged` driver:** the `Store` trait is
+//! synchronous, and so are rusqlite and the `postgres` client; a handle that owns one
+//! connection runs each operation once, reading rows as it needs them, on tokio's blocking
+//! pool. The `Staged` API would rerun the operation once per round of missing rows (a
+//! re-encryption reads 7 rows) to stay non-blocking, which buys nothing on 2 cores where the
+//! pool is bounded by the number of handles anyway. Each handle keeps its cache (prepared
+//! re-encryption keys, verified heads) between requests, as a long-running instance should.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use sesphr::phr::{AclVersion, EntryId, RecordId, SectionId, Timestamp};
+use sesphr::sign::SigningKey;
+use sesphr::srs::{SignedOperation, Srs, SrsConfig, StoreError, MAX_BATCH};
+use sesphr::Error;
+use sha2::Digest;
+
+use crate::errors::ApiError;
+use crate::readlog::ReadLogged;
+use crate::store::{DbStore, DbUrl, SCHEMA_VERSION};
+
+/// How many times a conflicting operation is run again before the client gets 409.
+pub const MAX_RETRIES: u32 = 8;
+/// The largest signed operation accepted (the library's own bound, plus the envelope).
+pub const MAX_OP_BYTES: usize = (8 << 20) + 4096;
+
+/// The SRS's clock: the system clock, in seconds.
+pub fn now() -> Timestamp {
+    Timestamp::from(std::time::SystemTime::now())
+}
+
+/// SRS handles, each over its own database connection, lent to one request at a time.
+pub struct Pool {
+    url: DbUrl,
+    key: SigningKey,
+    name: String,
+    config: SrsConfig,
+    idle: Mutex<Vec<Srs<ReadLogged>>>,
+    permits: tokio::sync::Semaphore,
+    /// Operations served (any outcome).
+    pub ops: AtomicU64,
+    /// Conflicts retried.
+    pub conflicts: AtomicU64,
+}
+
+impl Pool {
+    /// A pool of at most `size` handles (opened lazily); `first` is the connection used at
+    /// startup, kept as the first handle.
+    pub fn new(url: DbUrl, key: SigningKey, name: &str, size: usize, first: DbStore) -> Self {
+        let config = SrsConfig::default();
+        let h = Srs::new(ReadLogged::new(first), key.clone(), name, config);
+        Self {
+            url,
+            key,
+            name: name.to_string(),
+            config,
+            idle: Mutex::new(vec![h]),
+            permits: tokio::sync::Semaphore::new(size.max(1)),
+            ops: AtomicU64::new(0),
+            conflicts: AtomicU64::new(0),
+        }
+    }
+
+    /// The SRS id and verifying key (every handle has the same).
+    fn identity(&self) -> (sesphr::srs::SrsId, sesphr::sign::VerifyingKey) {
+        let vk = self.key.verifying_key();
+        (sesphr::srs::SrsId::new(&vk, &self.name), vk)
+    }
+
+    /// Runs `f` on a handle, on the blocking pool. A handle whose store became unavailable
+    /// is dropped (its connection reopened on next use).
+    pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Srs<ReadLogged>, &Pool) -> Result<T, ApiError> + Send + 'static,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::from(StoreError::Unavailable))?;
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let idle = pool.idle.lock().ok().and_then(|mut v| v.pop());
+            let mut h = match idle {
+                Some(h) => h,
+                None => {
+                    let store = DbStore::open(&pool.url).map_err(|e| {
+                        tracing::warn!(error = %e, "cannot open a connection");
+                        ApiError::from(StoreError::Unavailable)
+                    })?;
+                    Srs::new(
+                        ReadLogged::new(store),
+                        pool.key.clone(),
+                        &pool.name,
+                        pool.config,
+                    )
+                }
+            };
+            let r = f(&mut h, &pool);
+            let broken = matches!(r, Err(ApiError::Srs(Error::Store(StoreError::Unavailable))));
+            if !broken {
+                if let Ok(mut v) = pool.idle.lock() {
+                    v.push(h);
+                }
+            }
+            r
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "a request task failed");
+            ApiError::Http(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error".into(),
+            )
+        })?
+    }
+}
+
+/// Runs a signed operation, again on a store conflict (bounded, with a short backoff) or on a
+/// refusal resting on rows that changed while it ran.
+pub fn execute(
+    h: &mut Srs<ReadLogged>,
+    pool: &Pool,
+    op: &SignedOperation,
+) -> Result<sesphr::srs::Response, Error> {
+    use rand_core::RngCore;
+    let mut rng = rand_core::OsRng;
+    pool.ops.fetch_add(1, Ordering::Relaxed);
+    let mut attempt = 0;
+    loop {
+        h.store().clear();
+        let mut r = h.execute(op, now(), &mut rng);
+        if matches!(&r, Err(e) if !matches!(e, Error::Store(_))) {
+            // A refusal: only if the rows it rests on are still what it read (readlog.rs).
+            if !h.store().reads_still_current().map_err(Error::Store)? {
+                r = Err(Error::Store(StoreError::Conflict));
+            }
+        }
+        match r {
+            Err(Error::Store(StoreError::Conflict)) if attempt + 1 < MAX_RETRIES => {
+                pool.conflicts.fetch_add(1, Ordering::Relaxed);
+                attempt += 1;
+                let jitter = u64::from(rng.next_u32() % 1000);
+                std::thread::sleep(Duration::from_micros((500 << attempt) + jitter));
+            }
+            r => return r,
+        }
+    }
+}
+
+/// The routes, over `pool`, accepting blobs up to `max_blob` bytes.
+pub fn router(pool: Arc<Pool>, max_blob: usize) -> Router {
+    Router::new()
+        .route("/v1/info", get(info))
+        .route("/v1/stats", get(stats))
+        .route(
+            "/v1/bootstrap",
+            post(bootstrap).layer(DefaultBodyLimit::max(MAX_OP_BYTES)),
+        )
+        .route(
+            "/v1/op",
+            post(operation).layer(DefaultBodyLimit::max(MAX_OP_BYTES)),
+        )
+        .route(
+            "/v1/blobs/{hash}",
+            put(put_blob)
+                .get(get_blob)
+                .layer(DefaultBodyLimit::max(max_blob)),
+        )
+        .route("/v1/records/{record}/acl", get(acl))
+        .route("/v1/records/{record}/entries/{entry}/receipt", get(receipt))
+        .route("/v1/records/{record}/checkpoint", get(checkpoint))
+        .route("/v1/records/{record}/consistency", get(consistency))
+        .route(
+            "/v1/records/{record}/sections/{section}/entries",
+            get(entries),
+        )
+        .with_state(pool)
+}
+
+type AppState = State<Arc<Pool>>;
+
+fn octets(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+}
+
+fn bad(kind: &'static str, text: impl Into<String>) -> ApiError {
+    ApiError::Http(StatusCode::BAD_REQUEST, kind, text.into())
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::Http(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        format!("{what} not found"),
+    )
+}
+
+fn id16(hex_text: &str, what: &'static str) -> Result<[u8; 16], ApiError> {
+    let v = hex::decode(hex_text).map_err(|_| bad("invalid", format!("{what}: not hex")))?;
+    v.try_into()
+        .map_err(|_| bad("invalid", format!("{what}: not 16 bytes")))
+}
+
+async fn info(State(pool): AppState) -> Json<serde_json::Value> {
+    let (id, vk) = pool.identity();
+    Json(serde_json::json!({
+        "srs_id": hex::encode(id.as_bytes()),
+        "verifying_key": hex::encode(vk.to_bytes()),
+        "name": pool.name,
+        "schema_version": SCHEMA_VERSION,
+        "max_batch": MAX_BATCH,
+    }))
+}
+
+async fn stats(State(pool): AppState) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "ops": pool.ops.load(Ordering::Relaxed),
+        "conflicts_retried": pool.conflicts.load(Ordering::Relaxed),
+    }))
+}
+
+async fn bootstrap(State(pool): AppState, body: Bytes) -> Result<StatusCode, ApiError> {
+    let op = SignedOperation::from_bytes(&body)?;
+    pool.run(move |h, _| {
+        h.bootstrap(&op, now())?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct ViewQuery {
+    view: Option<String>,
+}
+
+fn wants_json(q: &ViewQuery, headers: &HeaderMap) -> bool {
+    q.view.as_deref() == Some("json")
+        || headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("application/json"))
+}
+
+async fn operation(
+    State(pool): AppState,
+    Query(q): Query<ViewQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let op = SignedOperation::from_bytes(&body)?;
+    let response = pool.run(move |h, pool| Ok(execute(h, pool, &op)?)).await?;
+    Ok(if wants_json(&q, &headers) {
+        Json(crate::json::response(&response)).into_response()
+    } else {
+        octets(response.to_bytes())
+    })
+}
+
+fn blob_hash(hex_text: &str) -> Result<[u8; 32], ApiError> {
+    let v = hex::decode(hex_text).map_err(|_| bad("invalid", "blob hash: not hex"))?;
+    v.try_into()
+        .map_err(|_| bad("invalid", "blob hash: not a SHA-256"))
+}
+
+async fn put_blob(
+    State(pool): AppState,
+    Path(hash): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let hash = blob_hash(&hash)?;
+    let got: [u8; 32] = sha2::Sha256::digest(&body).into();
+    if got != hash {
+        return Err(bad(
+            "hash-mismatch",
+            "the body's SHA-256 is not the blob's name",
+        ));
+    }
+    pool.run(move |h, _| {
+        h.store().db().put_blob(&hash, &body)?;
+        Ok(StatusCode::CREATED)
+    })
+    .await
+}
+
+async fn get_blob(State(pool): AppState, Path(hash): Path<String>) -> Result<Response, ApiError> {
+    let hash = blob_hash(&hash)?;
+    let data = pool
+        .run(move |h, _| Ok(h.store().db().get_blob(&hash)?))
+        .await?;
+    data.map(octets).ok_or_else(|| not_found("blob"))
+}
+
+#[derive(Deserialize)]
+struct AclQuery {
+    version: Option<u64>,
+}
+
+async fn acl(
+    State(pool): AppState,
+    Path(record): Path<String>,
+    Query(q): Query<AclQuery>,
+) -> Result<Response, ApiError> {
+    let record = RecordId::new(id16(&record, "record id")?);
+    let acl = pool
+        .run(move |h, _| {
+            Ok(match q.version {
+                Some(v) => h.acl_version(record, AclVersion::new(v))?,
+                None => h.acl(record)?,
+            })
+        })
+        .await?;
+    acl.map(|a| octets(a.to_bytes()))
+        .ok_or_else(|| not_found("ACL"))
+}
+
+async fn receipt(
+    State(pool): AppState,
+    Path((record, entry)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let record = RecordId::new(id16(&record, "record id")?);
+    let entry = EntryId::new(id16(&entry, "entry id")?);
+    let r = pool.run(move |h, _| Ok(h.receipt(record, entry)?)).await?;
+    r.map(|r| octets(r.to_bytes().to_vec()))
+        .ok_or_else(|| not_found("receipt"))
+}
+
+/// The newest signed checkpoint of a record's disclosure log (for witnesses and auditors).
+async fn checkpoint(
+    State(pool): AppState,
+    Path(record): Path<String>,
+) -> Result<Response, ApiError> {
+    let record = RecordId::new(id16(&record, "record id")?);
+    let c = pool.run(move |h, _| Ok(h.checkpoint(record)?)).await?;
+    c.map(|c| octets(c.to_bytes().to_vec()))
+        .ok_or_else(|| not_found("disclosure log"))
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    from: u64,
+    to: u64,
+}
+
+/// The consistency proof between two sizes of a record's log (what a witness holding a
+/// checkpoint of size `from` needs to cosign one of size `to`).
+async fn consistency(
+    State(pool): AppState,
+    Path(record): Path<String>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Response, ApiError> {
+    let record = RecordId::new(id16(&record, "record id")?);
+    let proof = pool
+        .run(move |h, _| Ok(h.consistency(record, q.from, q.to)?))
+        .await?;
+    Ok(octets(proof.to_bytes()))
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn entries(
+    State(pool): AppState,
+    Path((record, section)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    let record = RecordId::new(id16(&record, "record id")?);
+    let section = SectionId::new(id16(&section, "section id")?);
+    let after = match q.after {
+        Some(a) => Some(EntryId::new(id16(&a, "after")?)),
+        None => None,
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let ids = pool
+        .run(move |h, _| Ok(h.entries(record, section, after, limit)?))
+        .await?;
+    Ok(Json(
+        ids.iter().map(|e| hex::encode(e.as_bytes())).collect(),
+    ))
+}

@@ -1,0 +1,533 @@
+//! The SRS's [`Store`] over SQL: one keyed table `rows(key, version, value)`, a `blobs` table
+//! for the content-addressed cloud store, and a `schema_version` table with migrations. One
+//! implementation for SQLite (rusqlite) and PostgreSQL (postgres), differing only in dialect
+//! and in how a commit is isolated:
+//!
+//! - **SQLite**: `BEGIN IMMEDIATE` takes the database's single write lock, so the read set is
+//!   re-checked and the writes applied with no other writer in between.
+//! - **PostgreSQL**: a `SERIALIZABLE` transaction re-reads the read set and writes; the
+//!   database aborts one of two transactions whose reads and writes overlap (SQLSTATE 40001),
+//!   and a concurrent first insert of one key fails on the primary key (23505): both are
+//!   [`StoreError::Conflict`], so two server processes on one database never lose an update.
+//!
+//! Row versions are unique commit numbers (a counter row in SQLite, a sequence in PostgreSQL):
+//! a deleted and re-created row never shows an old version again. Every handle owns one
+//! connection; the server keeps a pool of handles (see `server.rs`).
+
+use std::sync::Mutex;
+
+use sesphr::srs::{Changeset, Row, RowVersion, Store, StoreError, Write};
+
+/// The newest schema this build writes; older databases are migrated on open.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Where the rows live, as given by `--db`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbUrl {
+    /// `sqlite:PATH`.
+    Sqlite(String),
+    /// `postgres://…` or `postgresql://…` (a libpq-style URL).
+    Postgres(String),
+}
+
+impl std::str::FromStr for DbUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Some(path) = s.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                return Err("sqlite: needs a path".into());
+            }
+            Ok(DbUrl::Sqlite(path.to_string()))
+        } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Ok(DbUrl::Postgres(s.to_string()))
+        } else {
+            Err(format!(
+                "unknown database {s:?}: use sqlite:PATH or postgres://…"
+            ))
+        }
+    }
+}
+
+/// Why opening or migrating a database failed (startup only; requests see [`StoreError`]).
+#[derive(Debug)]
+pub struct OpenError(pub String);
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+fn open_err(e: impl std::fmt::Display) -> OpenError {
+    OpenError(e.to_string())
+}
+
+/// One connection to the database, implementing the SRS's [`Store`].
+pub enum DbStore {
+    /// SQLite.
+    Sqlite(rusqlite::Connection),
+    /// PostgreSQL (the synchronous client needs `&mut`, hence the uncontended lock).
+    Postgres(Mutex<postgres::Client>),
+}
+
+impl std::fmt::Debug for DbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DbStore::Sqlite(_) => "DbStore::Sqlite",
+            DbStore::Postgres(_) => "DbStore::Postgres",
+        })
+    }
+}
+
+/// Logs the cause of a database failure and returns what the SRS sees.
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    tracing::warn!(error = %e, "store unavailable");
+    StoreError::Unavailable
+}
+
+const SQLITE_MIGRATIONS: &[&str] = &[
+    // 1: the rows, the commit counter, the blobs.
+    "CREATE TABLE rows (key BLOB PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
+     CREATE TABLE clock (id INTEGER PRIMARY KEY CHECK (id = 0), last INTEGER NOT NULL);
+     INSERT INTO clock VALUES (0, 0);
+     CREATE TABLE blobs (hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;",
+];
+
+const PG_MIGRATIONS: &[&str] = &[
+    // 1: the rows, the commit sequence, the blobs.
+    "CREATE TABLE rows (key BYTEA PRIMARY KEY, version BIGINT NOT NULL, value BYTEA NOT NULL);
+     CREATE SEQUENCE commit_seq;
+     CREATE TABLE blobs (hash BYTEA PRIMARY KEY, data BYTEA NOT NULL);",
+];
+
+impl DbStore {
+    /// Opens one connection and brings the schema up to [`SCHEMA_VERSION`].
+    pub fn open(url: &DbUrl) -> Result<Self, OpenError> {
+        match url {
+            DbUrl::Sqlite(spec) => {
+                // `PATH` or `PATH?synchronous=full|normal`.
+                let (path, sync) = match spec.rsplit_once("?synchronous=") {
+                    Some((p, s)) if s.eq_ignore_ascii_case("full") => (p, "FULL"),
+                    Some((p, s)) if s.eq_ignore_ascii_case("normal") => (p, "NORMAL"),
+                    Some(_) => {
+                        return Err(OpenError("sqlite: synchronous is full or normal".into()))
+                    }
+                    None => (spec.as_str(), "FULL"),
+                };
+                let mut c = rusqlite::Connection::open(path).map_err(open_err)?;
+                c.busy_timeout(std::time::Duration::from_secs(10))
+                    .map_err(open_err)?;
+                // WAL: readers never block the writer. synchronous=FULL (the default): a
+                // commit the server acknowledged survives a power loss too; NORMAL: it
+                // survives a killed server process (the WAL is written before the answer)
+                // but the last commits may be lost to a power loss, and no fsync per commit.
+                c.execute_batch(&format!(
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync};"
+                ))
+                .map_err(open_err)?;
+                migrate_sqlite(&mut c)?;
+                Ok(DbStore::Sqlite(c))
+            }
+            DbUrl::Postgres(url) => {
+                let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(open_err)?;
+                migrate_pg(&mut c)?;
+                Ok(DbStore::Postgres(Mutex::new(c)))
+            }
+        }
+    }
+
+    /// Stores a blob under its SHA-256 (idempotent).
+    pub fn put_blob(&self, hash: &[u8; 32], data: &[u8]) -> Result<(), StoreError> {
+        match self {
+            DbStore::Sqlite(c) => c
+                .prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")
+                .and_then(|mut s| s.execute(rusqlite::params![&hash[..], data]))
+                .map(drop)
+                .map_err(unavailable),
+            DbStore::Postgres(c) => {
+                let mut c = c.lock().map_err(unavailable)?;
+                c.execute(
+                    "INSERT INTO blobs (hash, data) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
+                    &[&&hash[..], &data],
+                )
+                .map(drop)
+                .map_err(unavailable)
+            }
+        }
+    }
+
+    /// The blob stored under `hash`, if any.
+    pub fn get_blob(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            DbStore::Sqlite(c) => {
+                use rusqlite::OptionalExtension;
+                c.prepare_cached("SELECT data FROM blobs WHERE hash = ?1")
+                    .and_then(|mut s| s.query_row([&hash[..]], |r| r.get(0)).optional())
+                    .map_err(unavailable)
+            }
+            DbStore::Postgres(c) => {
+                let mut c = c.lock().map_err(unavailable)?;
+                c.query_opt("SELECT data FROM blobs WHERE hash = $1", &[&&hash[..]])
+                    .map(|r| r.map(|r| r.get(0)))
+                    .map_err(unavailable)
+            }
+        }
+    }
+}
+
+impl DbStore {
+    /// The current versions of `keys` (absent: 0), read in one snapshot.
+    pub fn versions(&self, keys: &[&[u8]]) -> Result<Vec<RowVersion>, StoreError> {
+        match self {
+            DbStore::Sqlite(c) => {
+                use rusqlite::OptionalExtension;
+                let tx = c.unchecked_transaction().map_err(unavailable)?;
+                let mut out = Vec::with_capacity(keys.len());
+                {
+                    let mut s = tx
+                        .prepare_cached("SELECT version FROM rows WHERE key = ?1")
+                        .map_err(unavailable)?;
+                    for k in keys {
+                        let v: Option<i64> = s
+                            .query_row([k], |r| r.get(0))
+                            .optional()
+                            .map_err(unavailable)?;
+                        out.push(v.map_or(RowVersion::ABSENT, version_of));
+                    }
+                }
+                tx.commit().map_err(unavailable)?;
+                Ok(out)
+            }
+            DbStore::Postgres(c) => {
+                let mut c = c.lock().map_err(unavailable)?;
+                let mut tx = c
+                    .build_transaction()
+                    .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()
+                    .map_err(pg_error)?;
+                let found = tx
+                    .query(
+                        "SELECT key, version FROM rows WHERE key = ANY($1)",
+                        &[&keys],
+                    )
+                    .map_err(pg_error)?;
+                tx.commit().map_err(pg_error)?;
+                let now: std::collections::BTreeMap<Vec<u8>, i64> = found
+                    .iter()
+                    .map(|r| (r.get::<_, Vec<u8>>(0), r.get::<_, i64>(1)))
+                    .collect();
+                Ok(keys
+                    .iter()
+                    .map(|k| now.get(*k).map_or(RowVersion::ABSENT, |v| version_of(*v)))
+                    .collect())
+            }
+        }
+    }
+}
+
+fn migrate_sqlite(c: &mut rusqlite::Connection) -> Result<(), OpenError> {
+    let tx = c
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(open_err)?;
+    tx.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+        [],
+    )
+    .map_err(open_err)?;
+    let current: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(open_err)?;
+    if current > SCHEMA_VERSION {
+        return Err(OpenError(format!(
+            "database schema {current} is newer than this server ({SCHEMA_VERSION})"
+        )));
+    }
+    for (i, m) in SQLITE_MIGRATIONS.iter().enumerate() {
+        let v = i as i64 + 1;
+        if v > current {
+            tx.execute_batch(m).map_err(open_err)?;
+            tx.execute("INSERT INTO schema_version VALUES (?1)", [v])
+                .map_err(open_err)?;
+        }
+    }
+    tx.commit().map_err(open_err)
+}
+
+fn migrate_pg(c: &mut postgres::Client) -> Result<(), OpenError> {
+    let mut tx = c.transaction().map_err(open_err)?;
+    // Two servers starting at once: the first migrates, the second waits here.
+    tx.batch_execute(
+        "SELECT pg_advisory_xact_lock(7177001);
+         CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);",
+    )
+    .map_err(open_err)?;
+    let current: i64 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+        .map_err(open_err)?
+        .get(0);
+    if current > SCHEMA_VERSION {
+        return Err(OpenError(format!(
+            "database schema {current} is newer than this server ({SCHEMA_VERSION})"
+        )));
+    }
+    for (i, m) in PG_MIGRATIONS.iter().enumerate() {
+        let v = i as i64 + 1;
+        if v > current {
+            tx.batch_execute(m).map_err(open_err)?;
+            tx.execute("INSERT INTO schema_version VALUES ($1)", &[&v])
+                .map_err(open_err)?;
+        }
+    }
+    tx.commit().map_err(open_err)
+}
+
+/// The exclusive upper bound of the keys starting with `prefix` (`None`: no bound).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+fn version_of(v: i64) -> RowVersion {
+    RowVersion(u64::try_from(v).unwrap_or(0))
+}
+
+fn pg_error(e: postgres::Error) -> StoreError {
+    use postgres::error::SqlState;
+    match e.code() {
+        Some(c)
+            if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                || *c == SqlState::UNIQUE_VIOLATION
+                || *c == SqlState::T_R_DEADLOCK_DETECTED =>
+        {
+            StoreError::Conflict
+        }
+        _ => unavailable(e),
+    }
+}
+
+impl Store for DbStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Row>, StoreError> {
+        let row = |version: i64, value: Vec<u8>| Row {
+            key: key.to_vec(),
+            version: version_of(version),
+            value,
+        };
+        match self {
+            DbStore::Sqlite(c) => {
+                use rusqlite::OptionalExtension;
+                c.prepare_cached("SELECT version, value FROM rows WHERE key = ?1")
+                    .and_then(|mut s| {
+                        s.query_row([key], |r| Ok(row(r.get(0)?, r.get(1)?)))
+                            .optional()
+                    })
+                    .map_err(unavailable)
+            }
+            DbStore::Postgres(c) => {
+                let mut c = c.lock().map_err(unavailable)?;
+                let r = c
+                    .query_opt("SELECT version, value FROM rows WHERE key = $1", &[&key])
+                    .map_err(pg_error)?;
+                Ok(r.map(|r| row(r.get(0), r.get(1))))
+            }
+        }
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Row>, StoreError> {
+        // Keys > `after` (if it is within the prefix's range), >= prefix, < prefix_end.
+        let lower: &[u8] = match after {
+            Some(a) if a >= prefix => a,
+            _ => prefix,
+        };
+        let strict = matches!(after, Some(a) if a >= prefix);
+        let end = prefix_end(prefix);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let op = if strict { ">" } else { ">=" };
+        match self {
+            DbStore::Sqlite(c) => {
+                let sql = format!(
+                    "SELECT key, version, value FROM rows WHERE key {op} ?1 AND (?2 IS NULL OR key < ?2) ORDER BY key LIMIT ?3"
+                );
+                let mut s = c.prepare_cached(&sql).map_err(unavailable)?;
+                let rows = s
+                    .query_map(rusqlite::params![lower, end, limit], |r| {
+                        Ok(Row {
+                            key: r.get(0)?,
+                            version: version_of(r.get(1)?),
+                            value: r.get(2)?,
+                        })
+                    })
+                    .map_err(unavailable)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+            }
+            DbStore::Postgres(c) => {
+                let sql = format!(
+                    "SELECT key, version, value FROM rows WHERE key {op} $1 AND ($2::BYTEA IS NULL OR key < $2) ORDER BY key LIMIT $3"
+                );
+                let mut c = c.lock().map_err(unavailable)?;
+                let rows = c.query(&sql, &[&lower, &end, &limit]).map_err(pg_error)?;
+                Ok(rows
+                    .iter()
+                    .map(|r| Row {
+                        key: r.get(0),
+                        version: version_of(r.get(1)),
+                        value: r.get(2),
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    fn commit(&self, changeset: &Changeset) -> Result<(), StoreError> {
+        match self {
+            DbStore::Sqlite(c) => commit_sqlite(c, changeset),
+            DbStore::Postgres(c) => {
+                let mut c = c.lock().map_err(unavailable)?;
+                commit_pg(&mut c, changeset)
+            }
+        }
+    }
+}
+
+fn commit_sqlite(c: &rusqlite::Connection, cs: &Changeset) -> Result<(), StoreError> {
+    use rusqlite::OptionalExtension;
+    if cs.is_read_only() {
+        // A pure read: check the versions in one read transaction (a snapshot).
+        let tx = c.unchecked_transaction().map_err(unavailable)?;
+        check_sqlite(&tx, cs)?;
+        return tx.commit().map_err(unavailable);
+    }
+    c.execute_batch("BEGIN IMMEDIATE").map_err(unavailable)?;
+    let result = (|| {
+        check_sqlite(c, cs)?;
+        let v: i64 = c
+            .prepare_cached("UPDATE clock SET last = last + 1 WHERE id = 0 RETURNING last")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+            .map_err(unavailable)?
+            .ok_or(StoreError::Unavailable)?;
+        let mut put = c
+            .prepare_cached(
+                "INSERT INTO rows (key, version, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value",
+            )
+            .map_err(unavailable)?;
+        let mut del = c
+            .prepare_cached("DELETE FROM rows WHERE key = ?1")
+            .map_err(unavailable)?;
+        for w in cs.writes() {
+            match w {
+                Write::Put(k, value) => put.execute(rusqlite::params![k, v, value]),
+                Write::Delete(k) => del.execute([k]),
+            }
+            .map_err(unavailable)?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => c.execute_batch("COMMIT").map_err(|e| {
+            let _ = c.execute_batch("ROLLBACK");
+            unavailable(e)
+        }),
+        Err(e) => {
+            let _ = c.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn check_sqlite(c: &rusqlite::Connection, cs: &Changeset) -> Result<(), StoreError> {
+    use rusqlite::OptionalExtension;
+    let mut s = c
+        .prepare_cached("SELECT version FROM rows WHERE key = ?1")
+        .map_err(unavailable)?;
+    for (key, seen) in cs.reads() {
+        let now: Option<i64> = s
+            .query_row([key], |r| r.get(0))
+            .optional()
+            .map_err(unavailable)?;
+        if now.map_or(RowVersion::ABSENT, version_of) != *seen {
+            return Err(StoreError::Conflict);
+        }
+    }
+    Ok(())
+}
+
+fn commit_pg(c: &mut postgres::Client, cs: &Changeset) -> Result<(), StoreError> {
+    let mut tx = c
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::Serializable)
+        .start()
+        .map_err(pg_error)?;
+    if !cs.reads().is_empty() {
+        let keys: Vec<&[u8]> = cs.reads().iter().map(|(k, _)| k.as_slice()).collect();
+        let found = tx
+            .query(
+                "SELECT key, version FROM rows WHERE key = ANY($1)",
+                &[&keys],
+            )
+            .map_err(pg_error)?;
+        let mut current: std::collections::BTreeMap<Vec<u8>, i64> = found
+            .iter()
+            .map(|r| (r.get::<_, Vec<u8>>(0), r.get::<_, i64>(1)))
+            .collect();
+        for (key, seen) in cs.reads() {
+            let now = current.remove(key).map_or(RowVersion::ABSENT, version_of);
+            if now != *seen {
+                return Err(StoreError::Conflict);
+            }
+        }
+    }
+    if !cs.is_read_only() {
+        let v: i64 = tx
+            .query_one("SELECT nextval('commit_seq')", &[])
+            .map_err(pg_error)?
+            .get(0);
+        let mut puts_k: Vec<&[u8]> = Vec::new();
+        let mut puts_v: Vec<&[u8]> = Vec::new();
+        let mut dels: Vec<&[u8]> = Vec::new();
+        for w in cs.writes() {
+            match w {
+                Write::Put(k, value) => {
+                    puts_k.push(k);
+                    puts_v.push(value);
+                }
+                Write::Delete(k) => dels.push(k),
+            }
+        }
+        if !dels.is_empty() {
+            tx.execute("DELETE FROM rows WHERE key = ANY($1)", &[&dels])
+                .map_err(pg_error)?;
+        }
+        if !puts_k.is_empty() {
+            tx.execute(
+                "INSERT INTO rows (key, version, value)
+                 SELECT k, $1, v FROM UNNEST($2::BYTEA[], $3::BYTEA[]) AS t(k, v)
+                 ON CONFLICT (key) DO UPDATE SET version = EXCLUDED.version, value = EXCLUDED.value",
+                &[&v, &puts_k, &puts_v],
+            )
+            .map_err(pg_error)?;
+        }
+    }
+    tx.commit().map_err(pg_error)
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;
