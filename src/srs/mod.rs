@@ -34,6 +34,7 @@ mod log;
 #[cfg(feature = "std")]
 mod memory;
 mod operation;
+mod reads;
 mod receipt;
 mod records;
 mod refusal;
