@@ -174,6 +174,12 @@ mod with_serde {
             Self::decode(&out)
         }
 
+        fn visit_string<E: serde::de::Error>(self, v: alloc::string::String) -> Result<T, E> {
+            // An owned hex string (formats that hand one over) is wiped after decoding.
+            let v = Zeroizing::new(v);
+            self.visit_str(&v)
+        }
+
         fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<T, E> {
             Self::decode(v)
         }
@@ -184,8 +190,9 @@ mod with_serde {
         }
 
         fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
-            // The encodings are at most a few hundred bytes: stop reading past that.
-            let mut out = Zeroizing::new(Vec::new());
+            // The encodings are at most a few hundred bytes: stop reading past that. The buffer
+            // never grows (no unwiped reallocation holds a prefix of the secret).
+            let mut out = Zeroizing::new(Vec::with_capacity(1024));
             while let Some(b) = seq.next_element::<u8>()? {
                 if out.len() >= 1024 {
                     return Err(A::Error::custom("too long for a secret encoding"));

@@ -226,10 +226,10 @@ impl SigningKey {
     /// Decodes a signing key: length, tag, version, canonical non-zero scalar.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::envelope(bytes, Tag::SigningKey, "signing key")?;
-        let mut raw = r.array::<SCALAR_LEN>()?;
+        // Wiped on every path, the failing ones included.
+        let raw = Zeroizing::new(r.array::<SCALAR_LEN>()?);
         r.finish()?;
         let x = encoding::decode_scalar(&raw, "signing key");
-        raw.zeroize();
         Ok(Self::from_scalar(x?))
     }
 }

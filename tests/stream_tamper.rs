@@ -377,6 +377,36 @@ fn the_verified_reader_checks_the_input_did_not_change_and_poisons_itself() {
     // An I/O error that is not this crate's passes through untouched.
     let plain = io::Error::other("disk on fire");
     assert!(stream_error(&plain).is_none());
+
+    // The first segment rewritten after the first pass (GCM-valid under the data key, found
+    // by review): refused before anything is released, since each segment must hash as it
+    // did in the first pass.
+    let dk = data_key(&fx, &s.entry);
+    let mut sealer = BodySealer::new(
+        &dk,
+        &s.entry.header().nonce_prefix(),
+        &s.entry.header().hash(),
+    );
+    let mut body = sealer.seal_segment(&[b'!'; SEGMENT_SIZE]).unwrap();
+    body.extend_from_slice(&s.entry.body()[SEALED_SEGMENT_SIZE..]);
+    let input = RewrittenAfterFirstPass {
+        inner: Cursor::new(s.bytes.clone()),
+        later: Some(with_body(&s, &body)),
+        seeks: 0,
+    };
+    let mut r = fx
+        .doctor
+        .keys
+        .open_stream(
+            EntryStream::new(input).unwrap(),
+            &s.accepted,
+            &s.recapsule,
+            &acl,
+        )
+        .unwrap();
+    let (released, e) = read_chunked(&mut r, 1000).unwrap_err();
+    assert_eq!(e, Error::DecryptionFailed);
+    assert!(released.is_empty(), "a forged segment was released");
 }
 
 /// The error with the decoder's field context dropped (these tests check which value was

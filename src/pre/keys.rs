@@ -57,11 +57,10 @@ fn encode_secret(tag: Tag, x: &Fr) -> Zeroizing<[u8; SECRET_SIZE]> {
 
 fn decode_secret(bytes: &[u8], tag: Tag, what: &'static str) -> Result<Fr, Error> {
     let mut r = Reader::envelope(bytes, tag, what)?;
-    let mut raw = r.array::<SCALAR_LEN>()?;
+    // Wiped on every path, the failing ones included.
+    let raw = Zeroizing::new(r.array::<SCALAR_LEN>()?);
     r.finish()?;
-    let s = encoding::decode_scalar(&raw, what);
-    raw.zeroize();
-    s
+    encoding::decode_scalar(&raw, what)
 }
 
 /// The public key of a section (per record, section and epoch): `A = g1^a`.

@@ -34,13 +34,13 @@
 //!   body once to hash it, checks the SRS's receipt, the writer against the ACL and its
 //!   signature, the key block — exactly the checks of `open_entry`, in the same order, with the
 //!   same errors — and only then seeks back and returns an [`EntryReader`] that decrypts. It
-//!   costs a second read of the ciphertext (and a second SHA-256), no extra memory. A
+//!   costs a second read of the ciphertext (and a second SHA-256), and 32 bytes per segment. A
 //!   non-seekable source (a socket) is staged by the caller: copy the *ciphertext* to a file
 //!   first — ciphertext is safe to put on disk, plaintext never needs to be.
-//!   The input must not change between the passes (then every segment released is the one the
-//!   writer signed); the second pass hashes the body again and refuses
-//!   ([`Error::DecryptionFailed`]) before it releases the final segment if it did, so from an
-//!   input others may rewrite, use the plaintext only once a read returns `Ok(0)`.
+//!   The first pass also keeps each sealed segment's SHA-256 (32 bytes per 64 KiB), and the
+//!   second releases a segment only if it hashes the same: an input rewritten between the
+//!   passes — even by a holder of the data key, whose segments GCM accepts — is refused
+//!   ([`Error::DecryptionFailed`]) at the first changed segment, before any of it is released.
 //! - **One pass, unverified** ([`std::io::Read`] only): `open_unverified_stream` returns an
 //!   [`UnverifiedEntryReader`] that releases each segment as soon as its GCM tag verifies,
 //!   *before* the writer's signature is checked. Plaintext it has returned may be forged by

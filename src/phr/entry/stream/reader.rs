@@ -18,8 +18,14 @@ use crate::Error;
 
 /// What the final segment waits for before it is released.
 pub(super) enum FinalCheck {
-    /// Two passes: the body must hash again to what the first pass verified.
-    Hash([u8; 32]),
+    /// Two passes: each segment must hash as in the first pass before it is released, and
+    /// the body to what the first pass verified.
+    Hash {
+        /// The verified body's hash.
+        body: [u8; 32],
+        /// Each sealed segment's hash in the first pass.
+        segments: Vec<[u8; 32]>,
+    },
     /// One pass: the receipt and the writer's signature, read after the body.
     Signature {
         writer: VerifyingKey,
@@ -96,6 +102,12 @@ impl<R: Read> Segments<R> {
         self.buf.resize(sealed_len, 0);
         read_exact(&mut self.input, &mut self.buf)?;
         self.hasher.update(self.buf.as_slice());
+        if let FinalCheck::Hash { segments, .. } = &self.check {
+            let seen: [u8; 32] = Sha256::digest(self.buf.as_slice()).into();
+            if segments.get(self.next) != Some(&seen) {
+                return Err(io_error(Error::DecryptionFailed));
+            }
+        }
         let ct_len = sealed_len - TAG_SIZE;
         let mut tag = [0u8; TAG_SIZE];
         tag.copy_from_slice(self.buf.get(ct_len..).unwrap_or_default());
@@ -126,8 +138,8 @@ impl<R: Read> Segments<R> {
     fn final_check(&mut self) -> io::Result<()> {
         let body_hash: [u8; 32] = self.hasher.finalize_reset().into();
         match &self.check {
-            FinalCheck::Hash(verified) => {
-                if body_hash != *verified {
+            FinalCheck::Hash { body, .. } => {
+                if body_hash != *body {
                     return Err(io_error(Error::DecryptionFailed));
                 }
             }
@@ -178,13 +190,10 @@ impl<R: Read> Segments<R> {
 /// the receipt, the writer and its signature in a first pass over the seekable input. Holds
 /// one segment; the plaintext is wiped on drop.
 ///
-/// The input must not change between the passes (a file only you write, or ciphertext you
-/// staged): every segment released is then the one the writer signed. Before it releases the
-/// final segment the reader checks that the body it decrypted hashes to the one verified, so a
-/// change — which a holder of the data key could make GCM accept — is refused
-/// ([`Error::DecryptionFailed`]) before the read reaches the end; if the input is not under
-/// your control, use what you read only once a read returns `Ok(0)`. A read that fails
-/// poisons the reader: discard what it returned.
+/// Every segment it releases hashes as it did in the verified first pass, so a change to the
+/// input between the passes — which a holder of the data key could make GCM accept — is
+/// refused ([`Error::DecryptionFailed`]) at the first changed segment, before any of it is
+/// released. A read that fails poisons the reader.
 pub struct EntryReader<R>(pub(super) Segments<R>);
 
 /// Reads an entry's plaintext in one pass, **before the writer's signature is checked**:
