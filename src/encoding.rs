@@ -87,6 +87,16 @@ impl Tag {
     }
 }
 
+/// `bytes` as a fixed-size array, for encodings whose size is a constant: the encoder wrote
+/// exactly `N` bytes (a shorter input leaves zeros, never panics).
+pub fn fixed<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    for (d, s) in out.iter_mut().zip(bytes) {
+        *d = *s;
+    }
+    out
+}
+
 /// `tag ‖ version ‖ payload` for a secret, in a buffer wiped on drop. `N` is the payload
 /// length plus two.
 pub fn secret_envelope<const N: usize>(tag: Tag, payload: &[u8]) -> Zeroizing<[u8; N]> {

@@ -128,11 +128,7 @@ impl SignedCheckpoint {
         encoding::header(&mut out, Tag::Checkpoint);
         self.checkpoint.encode(&mut out);
         out.extend_from_slice(&self.signature.to_bytes());
-        let mut fixed = [0u8; Self::SIZE];
-        for (d, s) in fixed.iter_mut().zip(out) {
-            *d = s;
-        }
-        fixed
+        encoding::fixed(&out)
     }
 
     /// Decodes (the signature is checked by [`SignedCheckpoint::verify`]).
@@ -221,11 +217,7 @@ impl Cosignature {
         out.extend_from_slice(self.witness.as_bytes());
         out.extend_from_slice(&self.time.0.to_be_bytes());
         out.extend_from_slice(&self.signature.to_bytes());
-        let mut fixed = [0u8; Self::SIZE];
-        for (d, s) in fixed.iter_mut().zip(out) {
-            *d = s;
-        }
-        fixed
+        encoding::fixed(&out)
     }
 
     /// Decodes (the signature is checked by [`Cosignature::verify`]).

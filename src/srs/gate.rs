@@ -187,7 +187,7 @@ pub(crate) fn reencrypt<S: Store>(
     }
     if !served.is_empty() {
         let disclosed = Event::Disclosed {
-            operation: ctx.op.hash(),
+            operation: ctx.op_hash,
             reader: fp,
             items: served,
         };

@@ -199,6 +199,7 @@ impl<S: Store> Srs<S> {
                     tx: &mut tx,
                     log: &mut pending,
                     op,
+                    op_hash,
                     actor: $reg,
                     now,
                     limits: &config.limits,
@@ -432,6 +433,8 @@ pub(crate) struct Context<'a, 't, S: Store> {
     /// The log events the operation records (appended after it succeeds).
     pub(crate) log: &'a mut Option<Pending>,
     pub(crate) op: &'a SignedOperation,
+    /// SHA-256 of the signed operation (computed once by `execute`).
+    pub(crate) op_hash: [u8; 32],
     pub(crate) actor: &'a Registration,
     pub(crate) now: Timestamp,
     pub(crate) limits: &'a Limits,

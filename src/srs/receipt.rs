@@ -119,11 +119,7 @@ impl Receipt {
         encoding::header(&mut out, Tag::Receipt);
         self.statement.encode(&mut out);
         out.extend_from_slice(&self.signature.to_bytes());
-        let mut fixed = [0u8; Self::SIZE];
-        for (d, s) in fixed.iter_mut().zip(out) {
-            *d = s;
-        }
-        fixed
+        encoding::fixed(&out)
     }
 
     /// Decodes (the signature is checked by [`Receipt::verify`]).

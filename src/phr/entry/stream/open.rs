@@ -10,12 +10,14 @@ use zeroize::Zeroizing;
 use super::container::{read_exact, read_signature, EntryStream};
 use super::io_error;
 use super::reader::{segment_buffer, EntryReader, FinalCheck, Segments, UnverifiedEntryReader};
+use crate::dem::DataKey;
 use crate::dem::SEALED_SEGMENT_SIZE;
 use crate::phr::entry::{verify_entry_signature, writer_key};
-use crate::phr::{Owner, PrincipalKeys, VerifiedAcl};
+use crate::phr::{BodyHeader, KeyBlock, Owner, PrincipalKeys, VerifiedAcl};
 use crate::pre::ReCapsule;
 use crate::sign::Signature;
 use crate::srs::Accepted;
+use crate::Error;
 
 /// What pass 1 saw: the body's hash, each sealed segment's hash, the signature.
 type FirstPass = ([u8; 32], Vec<[u8; 32]>, Signature);
@@ -62,6 +64,65 @@ fn check_entry<R>(
     verify_entry_signature(&writer, &entry.header.hash(), body_hash, signature).map_err(io_error)
 }
 
+/// The entry's header hash and data key, as the reader or the owner derives them.
+trait DataKeyOf: FnOnce(&BodyHeader, &KeyBlock) -> Result<([u8; 32], DataKey), Error> {}
+impl<F: FnOnce(&BodyHeader, &KeyBlock) -> Result<([u8; 32], DataKey), Error>> DataKeyOf for F {}
+
+/// Verified first: pass 1 and every check of `open_entry`, then a reader for pass 2.
+fn open_verified<R: Read + Seek>(
+    mut entry: EntryStream<R>,
+    accepted: &Accepted,
+    acl: &VerifiedAcl,
+    data_key: impl DataKeyOf,
+) -> io::Result<EntryReader<R>> {
+    let mut buf = segment_buffer();
+    let (body_hash, segments, signature) = first_pass(&mut entry, &mut buf)?;
+    check_entry(&entry, &body_hash, &signature, accepted, acl)?;
+    let (hh, dk) = data_key(&entry.header, &entry.key_block).map_err(io_error)?;
+    let check = FinalCheck::Hash {
+        body: body_hash,
+        segments,
+    };
+    Segments::new(
+        entry.input,
+        entry.header,
+        &dk,
+        hh,
+        entry.body_len,
+        check,
+        buf,
+    )
+    .map(EntryReader)
+}
+
+/// One pass: the receipt's header and the writer's right now, the receipt's body hash and
+/// the signature before the final segment.
+fn open_unverified<R: Read>(
+    entry: EntryStream<R>,
+    accepted: &Accepted,
+    acl: &VerifiedAcl,
+    data_key: impl DataKeyOf,
+) -> io::Result<UnverifiedEntryReader<R>> {
+    accepted.check_header(&entry.header).map_err(io_error)?;
+    let writer = writer_key(&entry.header, acl).map_err(io_error)?;
+    let (hh, dk) = data_key(&entry.header, &entry.key_block).map_err(io_error)?;
+    let check = FinalCheck::Signature {
+        writer,
+        accepted: *accepted,
+        header_hash: hh,
+    };
+    Segments::new(
+        entry.input,
+        entry.header,
+        &dk,
+        hh,
+        entry.body_len,
+        check,
+        segment_buffer(),
+    )
+    .map(UnverifiedEntryReader)
+}
+
 impl PrincipalKeys {
     /// Opens a streamed entry re-encrypted for this reader, **verified first**: a first pass
     /// over the seekable input hashes the body and makes every check of
@@ -69,31 +130,13 @@ impl PrincipalKeys {
     /// then the returned reader decrypts in a second pass. Memory: one segment.
     pub fn open_stream<R: Read + Seek>(
         &self,
-        mut entry: EntryStream<R>,
+        entry: EntryStream<R>,
         accepted: &Accepted,
         recapsule: &ReCapsule,
         acl: &VerifiedAcl,
     ) -> io::Result<EntryReader<R>> {
-        let mut buf = segment_buffer();
-        let (body_hash, segments, signature) = first_pass(&mut entry, &mut buf)?;
-        check_entry(&entry, &body_hash, &signature, accepted, acl)?;
-        let (hh, dk) = self
-            .reader_data_key(&entry.header, &entry.key_block, recapsule, acl)
-            .map_err(io_error)?;
-        let check = FinalCheck::Hash {
-            body: body_hash,
-            segments,
-        };
-        Segments::new(
-            entry.input,
-            entry.header,
-            &dk,
-            hh,
-            entry.body_len,
-            check,
-            buf,
-        )
-        .map(EntryReader)
+        let data_key = |h: &BodyHeader, kb: &KeyBlock| self.reader_data_key(h, kb, recapsule, acl);
+        open_verified(entry, accepted, acl, data_key)
     }
 
     /// Opens a streamed entry in one pass over any input, releasing plaintext **before the
@@ -107,27 +150,8 @@ impl PrincipalKeys {
         recapsule: &ReCapsule,
         acl: &VerifiedAcl,
     ) -> io::Result<UnverifiedEntryReader<R>> {
-        accepted.check_header(&entry.header).map_err(io_error)?;
-        let writer = writer_key(&entry.header, acl).map_err(io_error)?;
-        let (hh, dk) = self
-            .reader_data_key(&entry.header, &entry.key_block, recapsule, acl)
-            .map_err(io_error)?;
-        let check = FinalCheck::Signature {
-            writer,
-            accepted: *accepted,
-            header_hash: hh,
-        };
-        let buf = segment_buffer();
-        Segments::new(
-            entry.input,
-            entry.header,
-            &dk,
-            hh,
-            entry.body_len,
-            check,
-            buf,
-        )
-        .map(UnverifiedEntryReader)
+        let data_key = |h: &BodyHeader, kb: &KeyBlock| self.reader_data_key(h, kb, recapsule, acl);
+        open_unverified(entry, accepted, acl, data_key)
     }
 }
 
@@ -137,30 +161,12 @@ impl Owner {
     /// [`Owner::open_entry`].
     pub fn open_stream<R: Read + Seek>(
         &self,
-        mut entry: EntryStream<R>,
+        entry: EntryStream<R>,
         accepted: &Accepted,
         acl: &VerifiedAcl,
     ) -> io::Result<EntryReader<R>> {
-        let mut buf = segment_buffer();
-        let (body_hash, segments, signature) = first_pass(&mut entry, &mut buf)?;
-        check_entry(&entry, &body_hash, &signature, accepted, acl)?;
-        let (hh, dk) = self
-            .owner_data_key(&entry.header, &entry.key_block)
-            .map_err(io_error)?;
-        let check = FinalCheck::Hash {
-            body: body_hash,
-            segments,
-        };
-        Segments::new(
-            entry.input,
-            entry.header,
-            &dk,
-            hh,
-            entry.body_len,
-            check,
-            buf,
-        )
-        .map(EntryReader)
+        let data_key = |h: &BodyHeader, kb: &KeyBlock| self.owner_data_key(h, kb);
+        open_verified(entry, accepted, acl, data_key)
     }
 
     /// Opens a streamed entry in one pass, releasing plaintext **before the writer's
@@ -172,25 +178,7 @@ impl Owner {
         accepted: &Accepted,
         acl: &VerifiedAcl,
     ) -> io::Result<UnverifiedEntryReader<R>> {
-        accepted.check_header(&entry.header).map_err(io_error)?;
-        let writer = writer_key(&entry.header, acl).map_err(io_error)?;
-        let (hh, dk) = self
-            .owner_data_key(&entry.header, &entry.key_block)
-            .map_err(io_error)?;
-        let check = FinalCheck::Signature {
-            writer,
-            accepted: *accepted,
-            header_hash: hh,
-        };
-        Segments::new(
-            entry.input,
-            entry.header,
-            &dk,
-            hh,
-            entry.body_len,
-            check,
-            segment_buffer(),
-        )
-        .map(UnverifiedEntryReader)
+        let data_key = |h: &BodyHeader, kb: &KeyBlock| self.owner_data_key(h, kb);
+        open_unverified(entry, accepted, acl, data_key)
     }
 }
