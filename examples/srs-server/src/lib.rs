@@ -7,7 +7,6 @@ pub mod errors;
 pub mod json;
 pub mod keyfile;
 pub mod parties;
-pub mod readlog;
 pub mod remote;
 pub mod server;
 pub mod store;

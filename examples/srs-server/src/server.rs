@@ -26,7 +26,6 @@ use sesphr::Error;
 use sha2::Digest;
 
 use crate::errors::ApiError;
-use crate::readlog::ReadLogged;
 use crate::store::{DbStore, DbUrl, SCHEMA_VERSION};
 
 /// How many times a conflicting operation is run again before the client gets 409.
@@ -45,7 +44,7 @@ pub struct Pool {
     key: SigningKey,
     name: String,
     config: SrsConfig,
-    idle: Mutex<Vec<Srs<ReadLogged>>>,
+    idle: Mutex<Vec<Srs<DbStore>>>,
     permits: tokio::sync::Semaphore,
     /// Operations served (any outcome).
     pub ops: AtomicU64,
@@ -58,7 +57,7 @@ impl Pool {
     /// startup, kept as the first handle.
     pub fn new(url: DbUrl, key: SigningKey, name: &str, size: usize, first: DbStore) -> Self {
         let config = SrsConfig::default();
-        let h = Srs::new(ReadLogged::new(first), key.clone(), name, config);
+        let h = Srs::new(first, key.clone(), name, config);
         Self {
             url,
             key,
@@ -82,7 +81,7 @@ impl Pool {
     pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Srs<ReadLogged>, &Pool) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut Srs<DbStore>, &Pool) -> Result<T, ApiError> + Send + 'static,
     {
         let _permit = self
             .permits
@@ -99,12 +98,7 @@ impl Pool {
                         tracing::warn!(error = %e, "cannot open a connection");
                         ApiError::from(StoreError::Unavailable)
                     })?;
-                    Srs::new(
-                        ReadLogged::new(store),
-                        pool.key.clone(),
-                        &pool.name,
-                        pool.config,
-                    )
+                    Srs::new(store, pool.key.clone(), &pool.name, pool.config)
                 }
             };
             let r = f(&mut h, &pool);
@@ -128,10 +122,9 @@ impl Pool {
     }
 }
 
-/// Runs a signed operation, again on a store conflict (bounded, with a short backoff) or on a
-/// refusal resting on rows that changed while it ran.
+/// Runs a signed operation, again on a store conflict (bounded, with a short backoff).
 pub fn execute(
-    h: &mut Srs<ReadLogged>,
+    h: &mut Srs<DbStore>,
     pool: &Pool,
     op: &SignedOperation,
 ) -> Result<sesphr::srs::Response, Error> {
@@ -140,15 +133,9 @@ pub fn execute(
     pool.ops.fetch_add(1, Ordering::Relaxed);
     let mut attempt = 0;
     loop {
-        h.store().clear();
-        let mut r = h.execute(op, now(), &mut rng);
-        if matches!(&r, Err(e) if !matches!(e, Error::Store(_))) {
-            // A refusal: only if the rows it rests on are still what it read (readlog.rs).
-            if !h.store().reads_still_current().map_err(Error::Store)? {
-                r = Err(Error::Store(StoreError::Conflict));
-            }
-        }
-        match r {
+        // A refusal resting on rows another instance changed meanwhile comes back as a
+        // conflict (the library checks a refusal's reads before answering it).
+        match h.execute(op, now(), &mut rng) {
             Err(Error::Store(StoreError::Conflict)) if attempt + 1 < MAX_RETRIES => {
                 pool.conflicts.fetch_add(1, Ordering::Relaxed);
                 attempt += 1;
@@ -289,7 +276,7 @@ async fn put_blob(
         ));
     }
     pool.run(move |h, _| {
-        h.store().db().put_blob(&hash, &body)?;
+        h.store().put_blob(&hash, &body)?;
         Ok(StatusCode::CREATED)
     })
     .await
@@ -297,9 +284,7 @@ async fn put_blob(
 
 async fn get_blob(State(pool): AppState, Path(hash): Path<String>) -> Result<Response, ApiError> {
     let hash = blob_hash(&hash)?;
-    let data = pool
-        .run(move |h, _| Ok(h.store().db().get_blob(&hash)?))
-        .await?;
+    let data = pool.run(move |h, _| Ok(h.store().get_blob(&hash)?)).await?;
     data.map(octets).ok_or_else(|| not_found("blob"))
 }
 
