@@ -4,7 +4,9 @@
 //!   fixed-base / Frobenius / subgroup-check building blocks (`sesphr::pre::floor`).
 //! - `pre`: the public API of `sesphr::pre`, one row per function, named as the API names it.
 //!
-//! Run: `cargo bench --bench pre`. BENCHMARKS.md turns the medians into ratios.
+//! - `batch of 100` (with `--features rayon`): batches on one core and on every core.
+//!
+//! Run: `cargo bench --bench pre` (`--features rayon` for the batches). BENCHMARKS.md turns the medians into ratios.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -155,6 +157,10 @@ fn pre(c: &mut Criterion) {
     g.bench_function("ReKey::reencrypt", |bch| {
         bch.iter(|| black_box(rk.reencrypt(black_box(&capsule))))
     });
+    // The same pairing on arkworks alone (the reference the `blst` path is checked against).
+    g.bench_function("ReKey::reencrypt_reference (arkworks)", |bch| {
+        bch.iter(|| black_box(rk.reencrypt_reference(black_box(&capsule))))
+    });
     // In memory, the GT checks already ran when the re-encrypted capsule was decoded (or it came
     // from the proxy's own `reencrypt`), so this row is the exponentiation and the KDF.
     g.bench_function("ReaderSecretKey::decapsulate_reencrypted", |bch| {
@@ -218,9 +224,48 @@ fn pre(c: &mut Criterion) {
     g.finish();
 }
 
+/// Batches of 100 on one core and on every core, in the same run (rayon pools of 1 and of
+/// `available_parallelism` threads): the speed-up of the `rayon` feature.
+#[cfg(feature = "rayon")]
+fn batches(c: &mut Criterion) {
+    let mut rng = rng(9);
+    let a = SectionSecretKey::random(&mut rng);
+    let b = ReaderSecretKey::random(&mut rng);
+    let rk = ReKey::new(&a, &b.public_key());
+    let pk = a.public_key();
+    let ctx = [5u8; 32];
+    let capsules: Vec<Capsule> = (0..100)
+        .map(|_| encapsulate(&pk, &ctx, &mut rng).unwrap().0)
+        .collect();
+    let recapsules = rk.reencrypt_many(&capsules);
+    let items: Vec<(&ReCapsule, &sesphr::pre::SectionPublicKey, &[u8])> =
+        recapsules.iter().map(|rc| (rc, &pk, &ctx[..])).collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut g = c.benchmark_group("batch of 100");
+    g.sample_size(10);
+    for threads in [1, cores] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        g.bench_function(
+            format!("ReKey::reencrypt_many, {threads} thread(s)"),
+            |bch| bch.iter(|| pool.install(|| black_box(rk.reencrypt_many(&capsules)))),
+        );
+        g.bench_function(
+            format!("ReaderSecretKey::decapsulate_reencrypted_many, {threads} thread(s)"),
+            |bch| bch.iter(|| pool.install(|| black_box(b.decapsulate_reencrypted_many(&items)))),
+        );
+    }
+    g.finish();
+}
+
+#[cfg(not(feature = "rayon"))]
+fn batches(_: &mut Criterion) {}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = group_ops, pre
+    targets = group_ops, pre, batches
 }
 criterion_main!(benches);

@@ -443,3 +443,38 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_batch_decapsulates_like_single_items_and_a_bad_item_fails_alone() {
+    let (a, b, rk) = setup();
+    let mut rng = rng(30);
+    let other = SectionSecretKey::random(&mut rng).public_key();
+    let pk = a.public_key();
+    let mut keys = Vec::new();
+    let mut recapsules = Vec::new();
+    for i in 0..5u8 {
+        let (c, k) = encapsulate(&pk, &[i], &mut rng).unwrap();
+        keys.push(k);
+        recapsules.push(rk.reencrypt(&c));
+    }
+    let contexts: Vec<[u8; 1]> = (0..5u8).map(|i| [i]).collect();
+    let mut items: Vec<(&ReCapsule, &SectionPublicKey, &[u8])> = recapsules
+        .iter()
+        .zip(&contexts)
+        .map(|(rc, ctx)| (rc, &pk, &ctx[..]))
+        .collect();
+    // Item 2 names another section key: its key comes out different, the others are intact.
+    items[2].1 = &other;
+    let out = b.decapsulate_reencrypted_many(&items);
+    assert_eq!(out.len(), 5);
+    for (i, (got, want)) in out.iter().zip(&keys).enumerate() {
+        let got = got.as_ref().unwrap();
+        assert_eq!(got == want, i != 2, "item {i}");
+        assert_eq!(
+            got,
+            &b.decapsulate_reencrypted(items[i].0, items[i].1, items[i].2)
+                .unwrap()
+        );
+    }
+    assert!(b.decapsulate_reencrypted_many(&[]).is_empty());
+}

@@ -106,6 +106,12 @@ mod cache {
         static T: OnceLock<Table<G2Affine>> = OnceLock::new();
         T.get_or_init(g2_table_new)
     }
+    #[cfg(feature = "blst")]
+    pub fn g2_lines() -> &'static Option<super::super::blst::Lines> {
+        static T: OnceLock<Option<super::super::blst::Lines>> = OnceLock::new();
+        T.get_or_init(|| super::super::blst::Lines::new(&G2Affine::generator()))
+    }
+    #[cfg(not(feature = "blst"))]
     pub fn g2_prepared() -> &'static <Bls12_381 as Pairing>::G2Prepared {
         static T: OnceLock<<Bls12_381 as Pairing>::G2Prepared> = OnceLock::new();
         T.get_or_init(|| <G2Affine as ark_ec::AffineRepr>::generator().into())
@@ -143,7 +149,22 @@ pub fn g2_mul(e: &Fr) -> G2Affine {
         .into_affine()
 }
 
+/// `e(p, g2)` with the generator's Miller-loop lines precomputed (blst's with the `blst`
+/// feature).
+#[cfg(feature = "blst")]
+pub fn pair_with_g2(p: &G1Affine) -> Fq12 {
+    #[cfg(feature = "std")]
+    let lines = cache::g2_lines();
+    #[cfg(not(feature = "std"))]
+    let lines = &super::blst::Lines::new(&G2Affine::generator());
+    match lines {
+        Some(lines) => lines.pair(p),
+        None => super::blst::reference(p, &G2Affine::generator()),
+    }
+}
+
 /// `e(p, g2)` with the generator's Miller-loop lines precomputed.
+#[cfg(not(feature = "blst"))]
 pub fn pair_with_g2(p: &G1Affine) -> Fq12 {
     #[cfg(feature = "std")]
     let prepared = cache::g2_prepared().clone();

@@ -8,6 +8,8 @@
 //! | proxy | [`ReKey`] `B^(1/a)` | [`ReKey::reencrypt`] |
 //! | reader | [`ReaderSecretKey`] `b` | [`ReaderSecretKey::decapsulate_reencrypted`] |
 
+#[cfg(feature = "blst")]
+mod blst;
 mod capsule;
 mod fixed;
 pub(crate) mod gt;

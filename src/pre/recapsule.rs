@@ -1,5 +1,6 @@
 //! Re-encrypted capsules and the reader's decapsulation.
 
+use alloc::vec::Vec;
 use ark_bls12_381::Fq12;
 use zeroize::Zeroize;
 
@@ -135,6 +136,18 @@ impl ReaderSecretKey {
         );
         s.zeroize();
         key
+    }
+
+    /// [`ReaderSecretKey::decapsulate_reencrypted`] for a batch (across cores with the `rayon`
+    /// feature): each item is a re-encrypted capsule, the section key it must come from, and
+    /// its context. One result per item, in order; one item failing fails only itself.
+    pub fn decapsulate_reencrypted_many(
+        &self,
+        items: &[(&ReCapsule, &SectionPublicKey, &[u8])],
+    ) -> Vec<Result<SharedKey, Error>> {
+        crate::par::map(items.iter().collect(), |(recapsule, section, context)| {
+            self.decapsulate_reencrypted(recapsule, section, context)
+        })
     }
 }
 

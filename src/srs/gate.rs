@@ -172,18 +172,33 @@ pub(crate) fn reencrypt<S: Store>(
         ctx.cache.put_root(record, acl.version(), leaves_version);
     }
     let fp = ctx.actor.bundle.fingerprint();
-    let mut items = Vec::with_capacity(entries.len());
-    let mut served = Vec::new();
+    // First every check and read, in order; then the pairings, as one batch (across cores
+    // with the `rayon` feature).
+    let mut checked = Vec::with_capacity(entries.len());
     for entry in entries {
-        let item = one(&mut ctx, acl, *entry, &fp, &leaves)?;
-        if let Ok((r, section)) = &item {
+        checked.push(one(&mut ctx, acl, *entry, &fp, &leaves)?);
+    }
+    let done = crate::par::map(checked, |item| {
+        item.map(|p| {
+            let recapsule = p.rk.reencrypt(p.key_block.capsule());
+            (p, recapsule)
+        })
+    });
+    let mut items = Vec::with_capacity(done.len());
+    let mut served = Vec::new();
+    for item in done {
+        items.push(item.map(|(p, recapsule)| {
             served.push(DisclosedItem {
-                entry: r.entry,
-                section: *section,
-                epoch: r.key_block.epoch(),
+                entry: p.entry,
+                section: p.section,
+                epoch: p.key_block.epoch(),
             });
-        }
-        items.push(item.map(|(r, _)| r));
+            Reencrypted {
+                entry: p.entry,
+                key_block: p.key_block,
+                recapsule,
+            }
+        }));
     }
     if !served.is_empty() {
         let disclosed = Event::Disclosed {
@@ -199,6 +214,14 @@ pub(crate) fn reencrypt<S: Store>(
     })
 }
 
+/// An item of a batch that passed every check, waiting for its pairing.
+struct Checked {
+    entry: EntryId,
+    section: crate::phr::SectionId,
+    key_block: KeyBlock,
+    rk: ReKey,
+}
+
 /// One item of a batch: store errors fail the whole operation, refusals only the item.
 fn one<S: Store>(
     ctx: &mut Context<'_, '_, S>,
@@ -206,7 +229,7 @@ fn one<S: Store>(
     entry: EntryId,
     fp: &crate::phr::Fingerprint,
     leaves: &[(ReKeyId, merkle::Hash)],
-) -> Result<Result<(Reencrypted, crate::phr::SectionId), Refusal>, Error> {
+) -> Result<Result<Checked, Refusal>, Error> {
     let record = acl.record();
     let Some(row) = ctx.tx.get(&rows::entry(record, entry))? else {
         return Ok(Err(Refusal::UnknownEntry));
@@ -254,14 +277,12 @@ fn one<S: Store>(
             rk
         }
     };
-    Ok(Ok((
-        Reencrypted {
-            entry,
-            key_block: row.key_block,
-            recapsule: rk.reencrypt(row.key_block.capsule()),
-        },
+    Ok(Ok(Checked {
+        entry,
         section,
-    )))
+        key_block: row.key_block,
+        rk,
+    }))
 }
 
 pub(crate) fn rewrap<S: Store>(
