@@ -21,7 +21,9 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sesphr::pre::floor::{g1_mul, g2_mul, gt_check, gt_pow, z, z_pow};
-use sesphr::pre::{encapsulate, Capsule, ReCapsule, ReKey, ReaderSecretKey, SectionSecretKey};
+use sesphr::pre::{
+    encapsulate, Capsule, PreparedSectionKey, ReCapsule, ReKey, ReaderSecretKey, SectionSecretKey,
+};
 
 fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)
@@ -150,6 +152,15 @@ fn pre(c: &mut Criterion) {
     });
     g.bench_function("encapsulate", |bch| {
         bch.iter(|| black_box(encapsulate(black_box(&pk), &ctx, &mut rng).unwrap()))
+    });
+    // A writer's per-key table: its build cost, and the encapsulation through it (the
+    // break-even number of entries is build / (encapsulate - prepared encapsulate)).
+    g.bench_function("PreparedSectionKey::new", |bch| {
+        bch.iter(|| black_box(PreparedSectionKey::new(black_box(&pk))))
+    });
+    let prepared = PreparedSectionKey::new(&pk);
+    g.bench_function("PreparedSectionKey::encapsulate", |bch| {
+        bch.iter(|| black_box(prepared.encapsulate(&ctx, &mut rng).unwrap()))
     });
     g.bench_function("SectionSecretKey::decapsulate", |bch| {
         bch.iter(|| black_box(a.decapsulate(black_box(&capsule), &ctx).unwrap()))

@@ -55,7 +55,18 @@ fn encapsulate_with(
     context: &[u8],
     r: &Fr,
 ) -> Result<(Capsule, SharedKey), Error> {
-    let c = fixed::g1_var_mul(&section.point, r).into_affine();
+    encapsulate_core(section, context, r, || fixed::g1_var_mul(&section.point, r))
+}
+
+/// [`encapsulate`] with `C = A^r` computed by `mul_a` (a variable-base multiplication, or a
+/// writer's table for `A`).
+pub(crate) fn encapsulate_core(
+    section: &SectionPublicKey,
+    context: &[u8],
+    r: &Fr,
+    mul_a: impl FnOnce() -> ark_bls12_381::G1Projective,
+) -> Result<(Capsule, SharedKey), Error> {
+    let c = mul_a().into_affine();
     let capsule = Capsule::from_point(c);
     let mut s = fixed::z_pow(r);
     let key = SharedKey::derive(&s, &capsule.point_bytes(), &section.point_bytes(), context);

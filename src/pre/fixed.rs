@@ -4,7 +4,8 @@
 //!
 //! Each table holds, for each of the 32 eight-bit windows `w` of a scalar, the 255 non-zero
 //! multiples `j·256^w·base`. An exponentiation is then 32 table look-ups and 32 group
-//! operations, no doublings.
+//! operations, no doublings. A writer's table for one section key ([`g1_key_table`]) uses
+//! 4-bit windows: 64 × 15 points, a tenth of the memory and build time.
 //!
 //! Also here: variable-base multiplication in G1 and G2 by the GLV method (the scalar split
 //! into two ~128-bit halves with the curve's endomorphism, `k = k1 + λ·k2`), each half in
@@ -19,57 +20,114 @@ use ark_ec::pairing::Pairing;
 use ark_ec::scalar_mul::glv::GLVConfig;
 use ark_ec::short_weierstrass::{Affine, Projective};
 use ark_ec::{AdditiveGroup, AffineRepr, CurveGroup, PrimeGroup};
-use ark_ff::{BigInteger, One, PrimeField, Zero};
+use ark_ff::{One, PrimeField, Zero};
 use zeroize::Zeroize;
 
+/// The generators' shared tables: 8-bit windows (32 × 255 entries).
 const WINDOW_BITS: usize = 8;
-const WINDOWS: usize = 32;
-const PER_WINDOW: usize = (1 << WINDOW_BITS) - 1;
+/// Bits of a scalar of Fr (below 2^255); the windows cover 256.
+const SCALAR_BITS: usize = 256;
 
-/// A fixed-base table over some group written with an operation `op`.
+/// A fixed-base table over some group written with an operation `op`: for each window `w` of
+/// `bits` bits, the `2^bits - 1` non-zero multiples `j·2^(bits·w)·base`.
+#[derive(Clone)]
 pub struct Table<E> {
+    bits: usize,
     entries: Vec<E>,
 }
 
 impl<E: Clone> Table<E> {
-    fn build<A: Clone>(base: A, op: impl Fn(&A, &A) -> A, finish: impl Fn(&[A]) -> Vec<E>) -> Self {
-        let mut all: Vec<A> = Vec::with_capacity(WINDOWS * PER_WINDOW);
+    /// `bits` in 1..=8 (clamped).
+    fn build<A: Clone>(
+        bits: usize,
+        base: A,
+        op: impl Fn(&A, &A) -> A,
+        finish: impl Fn(&[A]) -> Vec<E>,
+    ) -> Self {
+        let bits = bits.clamp(1, 8);
+        let windows = SCALAR_BITS.div_ceil(bits);
+        let per_window = (1usize << bits) - 1;
+        let mut all: Vec<A> = Vec::with_capacity(windows * per_window);
         let mut window_base = base;
-        for _ in 0..WINDOWS {
+        for _ in 0..windows {
             let mut cur = window_base.clone();
-            for _ in 0..PER_WINDOW {
+            for _ in 0..per_window {
                 all.push(cur.clone());
                 cur = op(&cur, &window_base);
             }
-            // `cur` is now 256·window_base.
+            // `cur` is now 2^bits·window_base.
             window_base = cur;
         }
         Self {
+            bits,
             entries: finish(&all),
         }
     }
 
-    /// Folds the table entries selected by the bytes of `e` into `acc`.
+    /// Folds the table entries selected by the `bits`-bit digits of `e` into `acc`.
     fn apply<A>(&self, e: &Fr, mut acc: A, op: impl Fn(&mut A, &E)) -> A {
-        let mut bytes = e.into_bigint().to_bytes_le();
-        for (w, &byte) in bytes.iter().enumerate().take(WINDOWS) {
-            if byte != 0 {
-                if let Some(entry) = self.entries.get(w * PER_WINDOW + usize::from(byte) - 1) {
+        let mut limbs = e.into_bigint().0;
+        let per_window = (1usize << self.bits) - 1;
+        for w in 0..SCALAR_BITS.div_ceil(self.bits) {
+            let digit = digit(&limbs, w * self.bits, self.bits);
+            if digit != 0 {
+                if let Some(entry) = self.entries.get(w * per_window + digit - 1) {
                     op(&mut acc, entry);
                 }
             }
         }
-        bytes.zeroize();
+        limbs.zeroize();
         acc
+    }
+
+    /// Heap bytes held by the entries.
+    pub fn heap_bytes(&self) -> usize {
+        self.entries.len() * core::mem::size_of::<E>()
     }
 }
 
+/// The `bits`-bit digit of `limbs` (little-endian) starting at bit `at` (zero past the end).
+fn digit(limbs: &[u64; 4], at: usize, bits: usize) -> usize {
+    let word = |i: usize| limbs.get(i).copied().unwrap_or(0);
+    let (i, shift) = (at / 64, at % 64);
+    let mut v = word(i) >> shift;
+    if shift + bits > 64 {
+        v |= word(i + 1) << (64 - shift);
+    }
+    (v & ((1u64 << bits) - 1)) as usize
+}
+
+/// The window width of a writer's per-key table ([`G1Table`]): 4 bits, 64 windows × 15
+/// points (92 KiB), 64 mixed additions per multiplication. BENCHMARKS.md has the measured
+/// build cost, per-use saving and break-even.
+pub const KEY_TABLE_BITS: usize = 4;
+
+/// A fixed-base table for one G1 point (a section public key a writer encapsulates to again
+/// and again).
+pub type G1Table = Table<G1Affine>;
+
+/// The table of `base` with [`KEY_TABLE_BITS`]-bit windows.
+pub fn g1_key_table(base: &G1Affine) -> G1Table {
+    Table::build(
+        KEY_TABLE_BITS,
+        G1Projective::from(*base),
+        |a, b| *a + b,
+        G1Projective::normalize_batch,
+    )
+}
+
+/// `e·base` by `table`.
+pub fn g1_table_mul(table: &G1Table, e: &Fr) -> G1Projective {
+    table.apply(e, G1Projective::default(), |acc, entry| *acc += entry)
+}
+
 fn z_table_new() -> Table<Fq12> {
-    Table::build(z(), |a, b| *a * b, |all| all.to_vec())
+    Table::build(WINDOW_BITS, z(), |a, b| *a * b, |all| all.to_vec())
 }
 
 fn g1_table_new() -> Table<G1Affine> {
     Table::build(
+        WINDOW_BITS,
         G1Projective::generator(),
         |a, b| *a + b,
         G1Projective::normalize_batch,
@@ -78,6 +136,7 @@ fn g1_table_new() -> Table<G1Affine> {
 
 fn g2_table_new() -> Table<G2Affine> {
     Table::build(
+        WINDOW_BITS,
         G2Projective::generator(),
         |a, b| *a + b,
         G2Projective::normalize_batch,
@@ -311,6 +370,26 @@ mod tests {
             assert_eq!(z_pow(&e), z().pow(e.into_bigint()));
             assert_eq!(g1_mul(&e), (G1Projective::generator() * e).into_affine());
             assert_eq!(g2_mul(&e), (G2Projective::generator() * e).into_affine());
+            let p = (G1Projective::generator() * Fr::rand(&mut rng)).into_affine();
+            let table = g1_key_table(&p);
+            assert_eq!(
+                g1_table_mul(&table, &e).into_affine(),
+                (p * e).into_affine()
+            );
+        }
+        // Digits at the top and across limb boundaries.
+        let p = (G1Projective::generator() * Fr::from(3u64)).into_affine();
+        let table = g1_key_table(&p);
+        for e in [
+            Fr::from(0u64),
+            Fr::from(1u64),
+            -Fr::from(1u64),
+            Fr::from(u64::MAX),
+        ] {
+            assert_eq!(
+                g1_table_mul(&table, &e).into_affine(),
+                (p * e).into_affine()
+            );
         }
         let p = (G1Projective::generator() * Fr::from(7u64)).into_affine();
         assert_eq!(pair_with_g2(&p), z().pow([7u64]));

@@ -4,7 +4,7 @@
 //! | who | holds | does |
 //! |---|---|---|
 //! | owner | [`SectionSecretKey`] `a` | [`SectionSecretKey::decapsulate`], [`ReKey::new`] |
-//! | writer | [`SectionPublicKey`] `A = g1^a` | [`encapsulate`] |
+//! | writer | [`SectionPublicKey`] `A = g1^a` | [`encapsulate`], [`PreparedSectionKey::encapsulate`] |
 //! | proxy | [`ReKey`] `B^(1/a)` | [`ReKey::reencrypt`] |
 //! | reader | [`ReaderSecretKey`] `b` | [`ReaderSecretKey::decapsulate_reencrypted`] |
 
@@ -14,12 +14,14 @@ mod capsule;
 mod fixed;
 pub(crate) mod gt;
 mod keys;
+mod prepared;
 mod recapsule;
 mod rekey;
 mod shared_key;
 
 pub use capsule::{encapsulate, Capsule};
 pub use keys::{ReaderPublicKey, ReaderSecretKey, SectionPublicKey, SectionSecretKey};
+pub use prepared::PreparedSectionKey;
 pub use recapsule::ReCapsule;
 pub use rekey::ReKey;
 pub use shared_key::SharedKey;
@@ -51,5 +53,6 @@ pub mod encodings {
         ("ReaderSecretKey", "secret: canonical bytes only, no serde (an explicit opt-in wrapper is the secret-encoding work of issue 12)"),
         ("SectionSecretKey", "secret: canonical bytes only, no serde (an explicit opt-in wrapper is the secret-encoding work of issue 12)"),
         ("SharedKey", "secret: an intermediate key, never stored"),
+        ("PreparedSectionKey", "a table derived from a public SectionPublicKey: encode the key, rebuild the table"),
     ];
 }
