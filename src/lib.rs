@@ -143,16 +143,17 @@
 //!   read-only structures for logs. Secrets have no serde.
 //! - `blst` (default): the re-encryption pairing `e(C, rk)` and the owner's `e(C, g2)` on
 //!   [blst](https://github.com/supranational/blst), over Miller-loop lines precomputed once per
-//!   key; byte-identical to the arkworks path (the reference, used without the feature), about
-//!   0.54× its time. Needs a C compiler. The crate's only `unsafe` code (two calls into blst's
-//!   C functions) lives in its one module.
+//!   key, and the GT multiplications of the reader's and writer's exponentiations on blst's
+//!   `Fp12`; byte-identical to the arkworks path (the reference, used without the feature),
+//!   the pairing in about 0.55× its time. Needs a C compiler. The crate's only `unsafe` code
+//!   (three calls into blst's C functions) lives in its one module.
 //! - `rayon`: body segments sealed and opened in parallel; batches of re-encryptions (the
 //!   SRS's [`srs::Operation::Reencrypt`], [`pre::ReKey::reencrypt_many`]) and of the reader's
 //!   decapsulations ([`pre::ReaderSecretKey::decapsulate_reencrypted_many`]) across cores.
 
 #![no_std]
-// `deny`, not `forbid`: the one module allowed `unsafe` is `pre::blst` (feature `blst`), two
-// calls into blst's C pairing functions its safe API does not wrap, each with its SAFETY note.
+// `deny`, not `forbid`: the one module allowed `unsafe` is `pre::blst` (feature `blst`), three
+// calls into blst's C functions its safe API does not wrap, each with its SAFETY note.
 #![deny(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 #![cfg_attr(

@@ -2,7 +2,9 @@
 //! byte-identical re-encrypted capsules over thousands of random keys and capsules, and the
 //! owner's pairing with `g2` likewise. (The known-answer vectors of `tests/vectors.rs`, made
 //! on the arkworks path, run on whichever path the features select; CI runs them both ways.)
-//! Also: a batch keeps its order (across cores with `rayon`).
+//! Also: a batch keeps its order (across cores with `rayon`); the GT exponentiations that run
+//! on blst's `Fp12` arithmetic (the reader's `T^(1/b)`, the writer's `Z^r`) against arkworks'
+//! plain `pow`.
 #![cfg(feature = "blst")]
 
 use ark_bls12_381::{Bls12_381, G1Affine, G2Affine};
@@ -20,6 +22,23 @@ fn keys_and_capsule(seed: u64) -> (ReKey, Capsule) {
     let rk = ReKey::new(&a, &b.public_key());
     let (capsule, _) = encapsulate(&a.public_key(), b"ctx", &mut rng).unwrap();
     (rk, capsule)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// `Z^e` (fixed-base table, products on blst) and `f^e` for a random `f` of GT (the
+    /// Frobenius-decomposed loop on blst) against arkworks' square-and-multiply.
+    #[test]
+    fn gt_exponentiations_match_arkworks(e in any::<[u8; 32]>(), f in any::<u64>()) {
+        use ark_ff::{Field, PrimeField};
+        use sesphr::pre::floor::{gt_pow, z, z_pow};
+        let e = ark_bls12_381::Fr::from_le_bytes_mod_order(&e);
+        let z = z();
+        prop_assert_eq!(z_pow(&e), z.pow(e.into_bigint()));
+        let g = z.pow([f | 1]);
+        prop_assert_eq!(gt_pow(&g, &e), g.pow(e.into_bigint()));
+    }
 }
 
 proptest! {

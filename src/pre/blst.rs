@@ -15,9 +15,13 @@
 //! `c{j}.c{i}.c{k}` for `i` in 0..3, `j` in 0..2, `k` in 0..2, as `blst_bendian_from_fp12`
 //! writes it), so nothing relies on blst keeping its limbs fully reduced.
 //!
-//! This is the crate's only module with `unsafe` code: two calls into blst's C functions that
-//! its safe Rust API does not wrap (`blst_precompute_lines`, `blst_miller_loop_lines`), each
-//! with its `// SAFETY:` argument.
+//! The GT side of the KEM runs here too: the reader's exponentiation `T^(1/b)` (the main loop
+//! of [`super::gt::pow`], its tables built on arkworks) and the `f^|u|` of the order check,
+//! on blst's `Fp12` multiplication and cyclotomic squaring.
+//!
+//! This is the crate's only module with `unsafe` code: three calls into blst's C functions that
+//! its safe Rust API does not wrap (`blst_precompute_lines`, `blst_miller_loop_lines`,
+//! `blst_fp12_cyclotomic_sqr`), each with its `// SAFETY:` argument.
 #![allow(unsafe_code)]
 
 use alloc::boxed::Box;
@@ -25,8 +29,9 @@ use alloc::boxed::Box;
 use ark_bls12_381::{Bls12_381, Fq, Fq12, Fq2, Fq6, G1Affine, G2Affine};
 use ark_ec::pairing::Pairing;
 use ark_ec::AffineRepr;
-use ark_ff::{One, PrimeField};
+use ark_ff::{CyclotomicMultSubgroup, One, PrimeField};
 use blst::{blst_fp, blst_fp12, blst_fp2, blst_fp6, blst_p1_affine, blst_p2_affine};
+use zeroize::Zeroize;
 
 /// How many line values blst's precomputation writes: one per doubling and addition step of
 /// the BLS12-381 Miller loop (`vec384fp6 Qlines[68]` in blst's C signature).
@@ -59,6 +64,125 @@ fn g2(q: &G2Affine) -> blst_p2_affine {
         x: fp2(&q.x),
         y: fp2(&q.y),
     }
+}
+
+fn fp6(x: &Fq6) -> blst_fp6 {
+    blst_fp6 {
+        fp2: [fp2(&x.c0), fp2(&x.c1), fp2(&x.c2)],
+    }
+}
+
+fn fp12(x: &Fq12) -> blst_fp12 {
+    blst_fp12 {
+        fp6: [fp6(&x.c0), fp6(&x.c1)],
+    }
+}
+
+fn wipe(x: &mut blst_fp12) {
+    for c6 in &mut x.fp6 {
+        for c2 in &mut c6.fp2 {
+            for c in &mut c2.fp {
+                c.l.zeroize();
+            }
+        }
+    }
+}
+
+/// A product of GT elements accumulated on blst's arithmetic (the fixed-base `Z^r` of
+/// encapsulation); wiped on drop.
+pub(crate) struct Product(blst_fp12);
+
+impl Product {
+    pub(crate) fn one() -> Self {
+        Self(blst_fp12::default()) // blst's default is one
+    }
+
+    /// `self ← self · x`.
+    pub(crate) fn mul(&mut self, x: &Fq12) {
+        self.0 *= fp12(x);
+    }
+
+    pub(crate) fn value(&self) -> Fq12 {
+        gt(&self.0)
+    }
+}
+
+impl Drop for Product {
+    fn drop(&mut self) {
+        wipe(&mut self.0);
+    }
+}
+
+/// `x ← x²` for `x` in the cyclotomic subgroup.
+fn cyclotomic_square(x: &mut blst_fp12) {
+    let mut a = *x;
+    // SAFETY: `blst_fp12_cyclotomic_sqr` reads one `blst_fp12` from its second argument (the
+    // local copy `a`) and writes one to its first (`x`, exclusively borrowed); the two do not
+    // alias. Our callers pass only elements of the cyclotomic subgroup, the function's domain
+    // (outside it the result is merely wrong, never undefined).
+    unsafe { blst::blst_fp12_cyclotomic_sqr(x, &a) };
+    wipe(&mut a);
+}
+
+/// `f^e` for a cyclotomic `f` and a public 64-bit exponent (the order check's `f^|u|`).
+pub(crate) fn cyclotomic_exp(f: &Fq12, e: u64) -> Fq12 {
+    let base = fp12(f);
+    let mut acc = blst_fp12::default(); // blst's default is one
+    for bit in (0..64).rev() {
+        cyclotomic_square(&mut acc);
+        if (e >> bit) & 1 == 1 {
+            acc *= base;
+        }
+    }
+    gt(&acc)
+}
+
+/// The main loop of [`super::gt::pow`]: from the most significant position down, square the
+/// accumulator and multiply by `tables[k][|d| >> 1]` (its conjugate, the inverse, for a
+/// negative digit `d`) for each base `k` whose NAF has a non-zero digit there.
+pub(crate) fn naf_product<const N: usize>(
+    tables: &[[Fq12; N]; 4],
+    nafs: [&[i8]; 4],
+    len: usize,
+) -> Fq12 {
+    let mut positive = tables.map(|t| t.map(|x| fp12(&x)));
+    let mut negative = tables.map(|t| {
+        t.map(|mut x| {
+            x.cyclotomic_inverse_in_place();
+            let out = fp12(&x);
+            x.zeroize();
+            out
+        })
+    });
+    let mut acc = blst_fp12::default();
+    let mut started = false;
+    for i in (0..len).rev() {
+        if started {
+            cyclotomic_square(&mut acc);
+        }
+        for (k, naf) in nafs.iter().enumerate() {
+            let digit = naf.get(i).copied().unwrap_or(0);
+            if digit == 0 {
+                continue;
+            }
+            let table = if digit > 0 { &positive } else { &negative };
+            if let Some(x) = table
+                .get(k)
+                .and_then(|t| t.get(usize::from(digit.unsigned_abs() >> 1)))
+            {
+                acc *= *x;
+                started = true;
+            }
+        }
+    }
+    let out = gt(&acc);
+    wipe(&mut acc);
+    positive
+        .iter_mut()
+        .chain(negative.iter_mut())
+        .flatten()
+        .for_each(wipe);
+    out
 }
 
 /// blst's `Fp12` in arkworks' representation, through the canonical encoding.
@@ -119,6 +243,22 @@ pub(crate) fn reference(p: &G1Affine, q: &G2Affine) -> Fq12 {
 mod tests {
     use super::*;
     use ark_ec::{CurveGroup, PrimeGroup};
+
+    #[test]
+    fn cyclotomic_exp_matches_arkworks() {
+        let z = reference(&G1Affine::generator(), &G2Affine::generator());
+        for e in [0u64, 1, 2, 0xd201_0000_0001_0000, u64::MAX] {
+            // Against the plain exponentiation (arkworks' `cyclotomic_exp` itself is wrong for
+            // exponents whose NAF is longer than 64 digits, such as 2^64 - 1).
+            assert!(
+                cyclotomic_exp(&z, e) == ark_ff::Field::pow(&z, [e]),
+                "e = {e:#x}"
+            );
+        }
+        assert!(z.cyclotomic_exp([u64::MAX]) != ark_ff::Field::pow(&z, [u64::MAX]));
+        let u = 0xd201_0000_0001_0000u64;
+        assert!(z.cyclotomic_exp([u]) == ark_ff::Field::pow(&z, [u]));
+    }
 
     #[test]
     fn the_identity_is_left_to_the_reference_path() {

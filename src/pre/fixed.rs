@@ -20,7 +20,9 @@ use ark_ec::pairing::Pairing;
 use ark_ec::scalar_mul::glv::GLVConfig;
 use ark_ec::short_weierstrass::{Affine, Projective};
 use ark_ec::{AdditiveGroup, AffineRepr, CurveGroup, PrimeGroup};
-use ark_ff::{One, PrimeField, Zero};
+#[cfg(not(feature = "blst"))]
+use ark_ff::One;
+use ark_ff::{PrimeField, Zero};
 use zeroize::Zeroize;
 
 /// The generators' shared tables: 8-bit windows (32 × 255 entries).
@@ -183,6 +185,11 @@ pub fn z_pow(e: &Fr) -> Fq12 {
     let table = cache::z_table();
     #[cfg(not(feature = "std"))]
     let table = &z_table_new();
+    #[cfg(feature = "blst")]
+    return table
+        .apply(e, super::blst::Product::one(), |acc, entry| acc.mul(entry))
+        .value();
+    #[cfg(not(feature = "blst"))]
     table.apply(e, Fq12::one(), |acc, entry| *acc *= entry)
 }
 
@@ -359,7 +366,7 @@ pub fn g2_var_mul(p: &G2Affine, k: &Fr) -> G2Projective {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_ff::Field;
+    use ark_ff::{Field, One};
     use ark_std::UniformRand;
 
     #[test]

@@ -42,6 +42,9 @@ pub fn check(f: &Fq12) -> Result<(), Error> {
 
 /// `f^u` for a cyclotomic `f` (u is negative: `f^u = conj(f^|u|)`).
 fn pow_u(f: &Fq12) -> Fq12 {
+    #[cfg(feature = "blst")]
+    let mut out = super::blst::cyclotomic_exp(f, U_ABS);
+    #[cfg(not(feature = "blst"))]
     let mut out = f.cyclotomic_exp([U_ABS]);
     out.cyclotomic_inverse_in_place();
     out
@@ -111,13 +114,33 @@ pub fn pow(f: &Fq12, e: &Fr) -> Fq12 {
     ];
     let mut nafs = digits.map(|d| fixed::wnaf(&[d], POW_WINDOW));
     let len = nafs.iter().map(|(_, len)| *len).max().unwrap_or(0);
+    #[cfg(feature = "blst")]
+    let acc = {
+        let [a, b, c, d] = &nafs;
+        super::blst::naf_product(&tables, [&a.0, &b.0, &c.0, &d.0], len)
+    };
+    #[cfg(not(feature = "blst"))]
+    let acc = naf_product(&tables, &nafs, len);
+    digits.zeroize();
+    nafs.iter_mut().for_each(|(naf, _)| naf.zeroize());
+    tables.iter_mut().flatten().for_each(Zeroize::zeroize);
+    acc
+}
+
+/// The main loop of [`pow`] on arkworks (blst's with the `blst` feature).
+#[cfg(not(feature = "blst"))]
+fn naf_product(
+    tables: &[[Fq12; TABLE_LEN]; 4],
+    nafs: &[([i8; fixed::NAF_LEN], usize); 4],
+    len: usize,
+) -> Fq12 {
     let mut acc = Fq12::one();
     let mut started = false;
     for i in (0..len).rev() {
         if started {
             acc.cyclotomic_square_in_place();
         }
-        for ((naf, _), table) in nafs.iter().zip(&tables) {
+        for ((naf, _), table) in nafs.iter().zip(tables) {
             let digit = naf.get(i).copied().unwrap_or(0);
             if digit == 0 {
                 continue;
@@ -134,9 +157,6 @@ pub fn pow(f: &Fq12, e: &Fr) -> Fq12 {
             }
         }
     }
-    digits.zeroize();
-    nafs.iter_mut().for_each(|(naf, _)| naf.zeroize());
-    tables.iter_mut().flatten().for_each(Zeroize::zeroize);
     acc
 }
 
