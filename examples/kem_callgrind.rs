@@ -20,7 +20,9 @@ use std::hint::black_box;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sesphr::dem::{open_body, seal_body, DataKey, NoncePrefix};
-use sesphr::pre::{encapsulate, PreparedSectionKey, ReKey, ReaderSecretKey, SectionSecretKey};
+use sesphr::pre::{
+    encapsulate, Capsule, PreparedSectionKey, ReCapsule, ReKey, ReaderSecretKey, SectionSecretKey,
+};
 
 struct World {
     rng: ChaCha20Rng,
@@ -59,13 +61,12 @@ fn measured_turnaround_dem(w: &mut World, rounds: usize) {
 }
 
 #[inline(never)]
-fn measured_reencrypt(w: &mut World, rounds: usize, reference: bool) {
-    let (c, _) = encapsulate(&w.a.public_key(), b"ctx", &mut w.rng).unwrap();
+fn measured_reencrypt(w: &mut World, c: &Capsule, rounds: usize, reference: bool) {
     for _ in 0..rounds {
         if reference {
-            black_box(w.rk.reencrypt_reference(black_box(&c)));
+            black_box(w.rk.reencrypt_reference(black_box(c)));
         } else {
-            black_box(w.rk.reencrypt(black_box(&c)));
+            black_box(w.rk.reencrypt(black_box(c)));
         }
     }
 }
@@ -94,12 +95,10 @@ fn measured_prepare(w: &mut World, rounds: usize) {
 }
 
 #[inline(never)]
-fn measured_decapsulate(w: &mut World, rounds: usize) {
+fn measured_decapsulate(w: &mut World, rc: &ReCapsule, rounds: usize) {
     let pk = w.a.public_key();
-    let (c, _) = encapsulate(&pk, b"ctx", &mut w.rng).unwrap();
-    let rc = w.rk.reencrypt(&c);
     for _ in 0..rounds {
-        black_box(w.b.decapsulate_reencrypted(&rc, &pk, b"ctx").unwrap());
+        black_box(w.b.decapsulate_reencrypted(rc, &pk, b"ctx").unwrap());
     }
 }
 
@@ -121,15 +120,18 @@ fn main() {
     match step.as_str() {
         "turnaround" => measured_turnaround(&mut w, rounds),
         "turnaround-dem" => measured_turnaround_dem(&mut w, rounds),
-        "reencrypt" => measured_reencrypt(&mut w, rounds, false),
-        "reencrypt-reference" => measured_reencrypt(&mut w, rounds, true),
+        "reencrypt" => measured_reencrypt(&mut w, &c, rounds, false),
+        "reencrypt-reference" => measured_reencrypt(&mut w, &c, rounds, true),
         "encapsulate" => measured_encapsulate(&mut w, rounds),
         "encapsulate-prepared" => {
             let prepared = PreparedSectionKey::new(&w.a.public_key());
             measured_encapsulate_prepared(&mut w, &prepared, rounds)
         }
         "prepare" => measured_prepare(&mut w, rounds),
-        "decapsulate" => measured_decapsulate(&mut w, rounds),
+        "decapsulate" => {
+            let rc = w.rk.reencrypt(&c);
+            measured_decapsulate(&mut w, &rc, rounds)
+        }
         other => panic!("unknown step {other}"),
     }
     println!("{step}: {rounds} rounds");
