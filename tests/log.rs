@@ -777,3 +777,77 @@ fn the_audit_operation_crosses_the_wire() {
     let page = r.w.srs.execute(&decoded, r.w.now, &mut r.w.rng).unwrap();
     assert!(matches!(page, Response::Audit(_)), "{page:?}");
 }
+
+#[test]
+fn a_mixed_batch_keeps_its_order_and_discloses_exactly_what_it_served() {
+    // The SRS checks and reads a batch in order, then pairs the passing items together
+    // (across cores with `rayon`): the answer must stay in request order, each item paired
+    // with its own entry's capsule, and the log must list exactly the served items, in order.
+    let mut r = Record::new(23);
+    let lab = r
+        .owner
+        .section_id(&sesphr::phr::SectionName::new("lab").unwrap());
+    r.update(&[
+        Change::AddSection { section: lab },
+        Change::GrantWrite {
+            section: lab,
+            writer: r.hospital.keys.bundle(),
+        },
+    ]);
+    let a = r.write(b"a");
+    let b = r.write(b"b");
+    let c = r.write(b"c");
+    let acl = r.acl();
+    let h = r.hospital.clone();
+    let unknown = r.seal(&h, &acl, b"never submitted");
+    let not_granted = h
+        .keys
+        .seal_entry(&acl, lab, b"lab", r.w.now, &mut r.w.rng)
+        .unwrap();
+    r.w.submit(&h, &not_granted).unwrap();
+
+    let d = r.doctors[0].clone();
+    let batch = [&a, &unknown, &b, &not_granted, &c];
+    let (signed, response) = ask(&mut r, &d, &batch);
+    let items = items_of(&response);
+    assert_eq!(items.len(), 5);
+    assert_eq!(items[1], Err(Refusal::UnknownEntry));
+    assert_eq!(items[3], Err(Refusal::NoReadRight));
+    for (at, e) in [(0, &a), (2, &b), (4, &c)] {
+        let item = items[at].as_ref().unwrap();
+        assert_eq!(item.entry, e.header().entry());
+        assert_eq!(item.recapsule.capsule(), e.key_block().capsule());
+        // Each recapsule opens its own entry.
+        let entry = e.clone().with_key_block(item.key_block);
+        let accepted =
+            r.w.srs
+                .receipt(r.record, e.header().entry())
+                .unwrap()
+                .unwrap()
+                .verify(&r.w.srs.verifying_key(), entry.header())
+                .unwrap();
+        let plain = d
+            .keys
+            .open_entry(&entry, &accepted, &item.recapsule, &r.named(e))
+            .unwrap();
+        let expected: &[u8] = [b"a", b"b", b"c"][at / 2];
+        assert_eq!(plain, expected);
+    }
+    match last_event(&r) {
+        Event::Disclosed {
+            operation, items, ..
+        } => {
+            assert_eq!(operation, signed.hash());
+            let served: Vec<_> = items.iter().map(|i| i.entry).collect();
+            assert_eq!(
+                served,
+                [a.header().entry(), b.header().entry(), c.header().entry()]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    receipt_of(&response)
+        .unwrap()
+        .verify(&r.w.srs.verifying_key(), &signed, &items)
+        .unwrap();
+}

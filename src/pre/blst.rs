@@ -29,7 +29,7 @@ use alloc::boxed::Box;
 use ark_bls12_381::{Bls12_381, Fq, Fq12, Fq2, Fq6, G1Affine, G2Affine};
 use ark_ec::pairing::Pairing;
 use ark_ec::AffineRepr;
-use ark_ff::{CyclotomicMultSubgroup, One, PrimeField};
+use ark_ff::{BigInt, CyclotomicMultSubgroup, One, PrimeField};
 use blst::{blst_fp, blst_fp12, blst_fp2, blst_fp6, blst_p1_affine, blst_p2_affine};
 use zeroize::Zeroize;
 
@@ -185,19 +185,32 @@ pub(crate) fn naf_product<const N: usize>(
     out
 }
 
-/// blst's `Fp12` in arkworks' representation, through the canonical encoding.
+/// blst's `Fp12` in arkworks' representation, through the canonical encoding. On the stack
+/// only, every buffer wiped: the value is often a shared secret `S`.
 fn gt(t: &blst_fp12) -> Fq12 {
-    let bytes = t.to_bendian();
+    let mut bytes = t.to_bendian();
     let coefficient = |i: usize, j: usize, k: usize| {
         let at = ((i * 2 + j) * 2 + k) * 48;
-        // Canonical (below p): reducing changes nothing.
-        bytes
-            .get(at..at + 48)
-            .map_or_else(Fq::default, Fq::from_be_bytes_mod_order)
+        let mut limbs = [0u64; 6];
+        if let Some(chunk) = bytes.get(at..at + 48) {
+            // Big-endian bytes, most significant limb first.
+            for (limb, word) in limbs.iter_mut().rev().zip(chunk.chunks_exact(8)) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(word);
+                *limb = u64::from_be_bytes(w);
+                w.zeroize();
+            }
+        }
+        // blst's encoding is canonical (below p), so this never falls back.
+        let x = Fq::from_bigint(BigInt::new(limbs)).unwrap_or_default();
+        limbs.zeroize();
+        x
     };
     let c2 = |i, j| Fq2::new(coefficient(i, j, 0), coefficient(i, j, 1));
     let c6 = |j| Fq6::new(c2(0, j), c2(1, j), c2(2, j));
-    Fq12::new(c6(0), c6(1))
+    let out = Fq12::new(c6(0), c6(1));
+    bytes.zeroize();
+    out
 }
 
 impl Lines {
@@ -223,14 +236,21 @@ impl Lines {
         if p.is_zero() {
             return Fq12::one();
         }
-        let p = g1(p);
+        // For the owner, `p = C^(1/a)` alone gives the shared secret: every copy is wiped.
+        let mut p = g1(p);
         let mut ml = blst_fp12::default();
         // SAFETY: `blst_miller_loop_lines` writes one `blst_fp12` to its first argument (a
         // live, exclusively borrowed local) and reads exactly `LINES` `blst_fp6` values from
         // its second (our boxed array of that length, filled by `blst_precompute_lines`) and
         // one affine point from its third (a live local, not the identity).
         unsafe { blst::blst_miller_loop_lines(&mut ml, self.0.as_ptr(), &p) };
-        gt(&ml.final_exp())
+        let mut t = ml.final_exp();
+        let out = gt(&t);
+        p.x.l.zeroize();
+        p.y.l.zeroize();
+        wipe(&mut ml);
+        wipe(&mut t);
+        out
     }
 }
 
@@ -243,6 +263,16 @@ pub(crate) fn reference(p: &G1Affine, q: &G2Affine) -> Fq12 {
 mod tests {
     use super::*;
     use ark_ec::{CurveGroup, PrimeGroup};
+
+    #[test]
+    fn both_libraries_keep_the_same_montgomery_limbs() {
+        // blst's one (its `Fp12` default) is arkworks' one, limb for limb: same R = 2^384,
+        // same limb order. If either library changed its representation, this fails first.
+        let one = blst_fp12::default();
+        assert_eq!(one.fp6[0].fp2[0].fp[0].l, Fq::one().0 .0);
+        assert_eq!(fp12(&Fq12::one()), one);
+        assert_eq!(gt(&one), Fq12::one());
+    }
 
     #[test]
     fn cyclotomic_exp_matches_arkworks() {

@@ -384,7 +384,7 @@ mod tests {
                 (p * e).into_affine()
             );
         }
-        // Digits at the top and across limb boundaries.
+        // Digits at the top of the scalar (above bit 254, always zero for Fr).
         let p = (G1Projective::generator() * Fr::from(3u64)).into_affine();
         let table = g1_key_table(&p);
         for e in [
@@ -400,6 +400,25 @@ mod tests {
         }
         let p = (G1Projective::generator() * Fr::from(7u64)).into_affine();
         assert_eq!(pair_with_g2(&p), z().pow([7u64]));
+    }
+
+    #[test]
+    fn digits_match_a_bit_by_bit_extraction() {
+        // Every width 1..=8 at every position, including digits that straddle two limbs
+        // (widths that do not divide 64) and positions past the end.
+        let limbs = [
+            0x0123_4567_89ab_cdef,
+            0xfedc_ba98_7654_3210,
+            0x8000_0000_0000_0001,
+            0x7fff_ffff_ffff_fffe,
+        ];
+        let bit = |i: usize| limbs.get(i / 64).map_or(0, |l| (l >> (i % 64)) & 1) as usize;
+        for bits in 1..=8 {
+            for at in 0..=260 {
+                let naive = (0..bits).map(|b| bit(at + b) << b).sum::<usize>();
+                assert_eq!(digit(&limbs, at, bits), naive, "bits {bits} at {at}");
+            }
+        }
     }
 
     #[test]
