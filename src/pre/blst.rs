@@ -24,7 +24,7 @@
 //! `blst_fp12_cyclotomic_sqr`), each with its `// SAFETY:` argument.
 #![allow(unsafe_code)]
 
-use alloc::boxed::Box;
+use alloc::sync::Arc;
 
 use ark_bls12_381::{Bls12_381, Fq, Fq12, Fq2, Fq6, G1Affine, G2Affine};
 use ark_ec::pairing::Pairing;
@@ -37,9 +37,10 @@ use zeroize::Zeroize;
 /// the BLS12-381 Miller loop (`vec384fp6 Qlines[68]` in blst's C signature).
 const LINES: usize = 68;
 
-/// The Miller-loop lines of a G2 point that is not the identity.
+/// The Miller-loop lines of a G2 point that is not the identity (19.5 KB, shared: cloning a
+/// `ReKey`, as the SRS's batch does per item, copies no lines).
 #[derive(Clone)]
-pub(crate) struct Lines(Box<[blst_fp6; LINES]>);
+pub(crate) struct Lines(Arc<[blst_fp6; LINES]>);
 
 fn fp(x: &Fq) -> blst_fp {
     // Same limbs, same Montgomery form: see the module documentation.
@@ -220,15 +221,15 @@ impl Lines {
             return None;
         }
         let q = g2(q);
-        let mut lines = Box::new([blst_fp6::default(); LINES]);
+        let mut lines = [blst_fp6::default(); LINES];
         // SAFETY: `blst_precompute_lines` writes exactly `LINES` (68) `blst_fp6` values to its
-        // first argument, which points to a live, exclusively borrowed array of that length,
+        // first argument, which points to a live, exclusively borrowed local array of that length,
         // and only reads the affine point behind its second argument, a live local. Both types
         // are blst's own `#[repr(C)]` structs. `q` is a non-identity point of arkworks' G2
         // (arkworks encodes the identity as (0, 0), excluded above), so blst sees an affine
         // point on the curve, as the function expects.
         unsafe { blst::blst_precompute_lines(lines.as_mut_ptr(), &q) };
-        Some(Self(lines))
+        Some(Self(Arc::new(lines)))
     }
 
     /// `e(p, q)` for this `q`.
@@ -241,7 +242,7 @@ impl Lines {
         let mut ml = blst_fp12::default();
         // SAFETY: `blst_miller_loop_lines` writes one `blst_fp12` to its first argument (a
         // live, exclusively borrowed local) and reads exactly `LINES` `blst_fp6` values from
-        // its second (our boxed array of that length, filled by `blst_precompute_lines`) and
+        // its second (our shared array of that length, filled by `blst_precompute_lines`) and
         // one affine point from its third (a live local, not the identity).
         unsafe { blst::blst_miller_loop_lines(&mut ml, self.0.as_ptr(), &p) };
         let mut t = ml.final_exp();
