@@ -97,6 +97,21 @@ fn sqlite_store_checks_versions_and_scans_by_prefix() {
     let before = other.scan(&[], None, 1000).expect("scan");
     assert_eq!(other.commit(&cs), Err(StoreError::Conflict));
     assert_eq!(other.scan(&[], None, 1000).expect("scan"), before);
+    // A handle sharing the connection: the failed commit left no transaction open (the next
+    // transaction on the shared connection begins cleanly), a read-only commit is a snapshot
+    // check, and each sees what the other committed.
+    let shared = other.share().expect("SQLite shares its connection");
+    assert_eq!(shared.commit(&cs), Err(StoreError::Conflict));
+    if let DbStore::Sqlite(c) = &other {
+        assert!(c.lock().expect("lock").is_autocommit());
+    }
+    assert_eq!(shared.commit(&Changeset::default()), Ok(()));
+    assert_eq!(shared.scan(&[], None, 1000).expect("scan"), before);
+    shared.put_blob(&[3; 32], b"shared").expect("put");
+    assert_eq!(
+        other.get_blob(&[3; 32]).expect("get"),
+        Some(b"shared".to_vec())
+    );
     // Every version written by one commit is larger than every earlier one.
     let newest = before.iter().map(|r| r.version).max().expect("rows");
     assert!(all.iter().all(|r| r.version < newest));
