@@ -1,11 +1,11 @@
 //! The HTTP face of the SRS: routes, a pool of SRS handles, retries on store conflicts.
 //!
-//! **Why `spawn_blocking` and not the library's `Staged` driver:** the `Store` trait is
-//! synchronous, and so are rusqlite and the `postgres` client; a handle that owns one
-//! connection runs each operation once, reading rows as it needs them, on tokio's blocking
-//! pool. The `Staged` API would rerun the operation once per round of missing rows (a
-//! re-encryption reads 7 rows) to stay non-blocking, which buys nothing on 2 cores where the
-//! pool is bounded by the number of handles anyway. Each handle keeps its cache (prepared
+//! **Why synchronous handles and not the library's `Staged` driver:** the `Store` trait is
+//! synchronous, and so are rusqlite and the `postgres` client; a handle runs each operation
+//! once, reading rows as it needs them (on which thread: below). The `Staged` API would
+//! rerun the operation once per round of missing rows (a re-encryption reads 7 rows) to stay
+//! non-blocking, which buys nothing on 2 cores where the pool is bounded by the number of
+//! handles anyway. Each handle keeps its cache (prepared
 //! re-encryption keys, verified heads) between requests, as a long-running instance should.
 //!
 //! **Where an operation runs.** On PostgreSQL, on the blocking pool: an operation waits on
