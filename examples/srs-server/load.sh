@@ -51,7 +51,7 @@ if [ "$what" = sqlite ] || [ "$what" = all ]; then
     start "sqlite:$dir/sqlite.db?synchronous=$sync" "$dir/sqlite.key"
     echo "== SQLite (synchronous=$sync), one server ($addr, pid $pid)"
     "$bin/srs-load" run --server "$addr" --pid "$pid" --state "$dir/sqlite" \
-      --requests "$requests" --concurrency "$concurrency"
+      --requests "$requests" --concurrency "$concurrency" --max-seconds 600
     kill -TERM "$pid"; wait "$pid"
   done
   echo "== the same requests in process (no HTTP): MemoryStore, then SQLite (synchronous=normal)"
@@ -85,9 +85,9 @@ if [ "$what" = postgres ] || [ "$what" = all ]; then
   start "$db" "$dir/postgres.key"; a=$addr; pa=$pid
   echo "== PostgreSQL, one server ($a, pid $pa)"
   "$bin/srs-load" run --server "$a" --pid "$pa" --state "$dir/postgres" --count-postgres \
-    --requests "$requests" --concurrency "$concurrency"
+    --requests "$requests" --concurrency "$concurrency" --max-seconds 600
   start "$db" "$dir/postgres.key"; b=$addr; pb=$pid
   echo "== PostgreSQL, two servers on one database ($a, $b)"
   "$bin/srs-load" run --server "$a" --server "$b" --pid "$pa" --pid "$pb" \
-    --state "$dir/postgres" --count-postgres --requests "$requests" --concurrency "$concurrency"
+    --state "$dir/postgres" --count-postgres --requests "$requests" --concurrency "$concurrency" --max-seconds 600
 fi

@@ -1,12 +1,22 @@
 //! The HTTP face of the SRS: routes, a pool of SRS handles, retries on store conflicts.
 //!
-//! **Why `spawn_blocking` and not the library's `Staged` driver:** the `Store` trait is
-//! synchronous, and so are rusqlite and the `postgres` client; a handle that owns one
-//! connection runs each operation once, reading rows as it needs them, on tokio's blocking
-//! pool. The `Staged` API would rerun the operation once per round of missing rows (a
-//! re-encryption reads 7 rows) to stay non-blocking, which buys nothing on 2 cores where the
-//! pool is bounded by the number of handles anyway. Each handle keeps its cache (prepared
+//! **Why synchronous handles and not the library's `Staged` driver:** the `Store` trait is
+//! synchronous, and so are rusqlite and the `postgres` client; a handle runs each operation
+//! once, reading rows as it needs them (on which thread: below). The `Staged` API would
+//! rerun the operation once per round of missing rows (a re-encryption reads 7 rows) to stay
+//! non-blocking, which buys nothing on 2 cores where the pool is bounded by the number of
+//! handles anyway. Each handle keeps its cache (prepared
 //! re-encryption keys, verified heads) between requests, as a long-running instance should.
+//!
+//! **Where an operation runs.** On PostgreSQL, on the blocking pool: an operation waits on
+//! about 14 round trips to the database, and the runtime's workers keep serving meanwhile.
+//! On SQLite, on the runtime worker that decoded the request (the runtime has one worker per
+//! core): there an operation is CPU work (a pairing, signatures) plus a few microsecond-long
+//! statements on the one shared connection and the commit's `fsync`, and the hand-off to
+//! the blocking pool and back cost two thread wake-ups and about 7 context switches per
+//! request, ≈ 0.25 ms of server CPU per re-encryption (BENCHMARKS.md, "The reference
+//! server"). Blob transfers, which copy up to `--max-blob` bytes, always go to the blocking
+//! pool.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,9 +48,12 @@ pub fn now() -> Timestamp {
     Timestamp::from(std::time::SystemTime::now())
 }
 
-/// SRS handles, each over its own database connection, lent to one request at a time.
+/// SRS handles, lent to one request at a time: on PostgreSQL each over its own connection,
+/// on SQLite all over one shared connection (see `store.rs` for why).
 pub struct Pool {
     url: DbUrl,
+    /// The SQLite connection new handles share (`None` on PostgreSQL).
+    shared: Option<DbStore>,
     key: SigningKey,
     name: String,
     config: SrsConfig,
@@ -57,9 +70,11 @@ impl Pool {
     /// startup, kept as the first handle.
     pub fn new(url: DbUrl, key: SigningKey, name: &str, size: usize, first: DbStore) -> Self {
         let config = SrsConfig::default();
+        let shared = first.share();
         let h = Srs::new(first, key.clone(), name, config);
         Self {
             url,
+            shared,
             key,
             name: name.to_string(),
             config,
@@ -76,9 +91,26 @@ impl Pool {
         (sesphr::srs::SrsId::new(&vk, &self.name), vk)
     }
 
-    /// Runs `f` on a handle, on the blocking pool. A handle whose store became unavailable
-    /// is dropped (its connection reopened on next use).
+    /// Runs `f` on a handle: on the worker itself on SQLite, on the blocking pool on
+    /// PostgreSQL (see the module's notes).
     pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Srs<DbStore>, &Pool) -> Result<T, ApiError> + Send + 'static,
+    {
+        if self.shared.is_some() {
+            let _permit = self
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| ApiError::from(StoreError::Unavailable))?;
+            return self.with_handle(f);
+        }
+        self.run_blocking(f).await
+    }
+
+    /// Runs `f` on a handle, on the blocking pool.
+    pub async fn run_blocking<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Srs<DbStore>, &Pool) -> Result<T, ApiError> + Send + 'static,
@@ -89,40 +121,54 @@ impl Pool {
             .await
             .map_err(|_| ApiError::from(StoreError::Unavailable))?;
         let pool = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let idle = pool.idle.lock().ok().and_then(|mut v| v.pop());
-            let mut h = match idle {
-                Some(h) => h,
-                None => {
-                    let store = DbStore::open(&pool.url).map_err(|e| {
+        tokio::task::spawn_blocking(move || pool.with_handle(f))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "a request task failed");
+                ApiError::Http(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error".into(),
+                )
+            })?
+    }
+
+    /// Runs `f` on an idle handle (or a new one), here. A handle whose store became
+    /// unavailable is dropped (on PostgreSQL its connection is reopened on next use; on
+    /// SQLite the next handle shares the same connection again).
+    fn with_handle<T>(
+        &self,
+        f: impl FnOnce(&mut Srs<DbStore>, &Pool) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let mut h = match idle {
+            Some(h) => h,
+            None => {
+                let store = match self.shared.as_ref().and_then(DbStore::share) {
+                    Some(s) => s,
+                    None => DbStore::open(&self.url).map_err(|e| {
                         tracing::warn!(error = %e, "cannot open a connection");
                         ApiError::from(StoreError::Unavailable)
-                    })?;
-                    Srs::new(store, pool.key.clone(), &pool.name, pool.config)
-                }
-            };
-            let r = f(&mut h, &pool);
-            let broken = matches!(r, Err(ApiError::Srs(Error::Store(StoreError::Unavailable))));
-            if !broken {
-                if let Ok(mut v) = pool.idle.lock() {
-                    v.push(h);
-                }
+                    })?,
+                };
+                Srs::new(store, self.key.clone(), &self.name, self.config)
             }
-            r
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "a request task failed");
-            ApiError::Http(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error".into(),
-            )
-        })?
+        };
+        let r = f(&mut h, self);
+        let broken = matches!(r, Err(ApiError::Srs(Error::Store(StoreError::Unavailable))));
+        if !broken {
+            if let Ok(mut v) = self.idle.lock() {
+                v.push(h);
+            }
+        }
+        r
     }
 }
 
-/// Runs a signed operation, again on a store conflict (bounded, with a short backoff).
+/// Runs a signed operation, again on a store conflict (bounded, with a short backoff; on
+/// SQLite the backoff holds a runtime worker, but there a conflict only arises between two
+/// of the server's own handles writing one record at once: 0 to 5 in 11 000 re-encryptions
+/// of the load runs).
 pub fn execute(
     h: &mut Srs<DbStore>,
     pool: &Pool,
@@ -275,7 +321,7 @@ async fn put_blob(
             "the body's SHA-256 is not the blob's name",
         ));
     }
-    pool.run(move |h, _| {
+    pool.run_blocking(move |h, _| {
         h.store().put_blob(&hash, &body)?;
         Ok(StatusCode::CREATED)
     })
@@ -284,7 +330,9 @@ async fn put_blob(
 
 async fn get_blob(State(pool): AppState, Path(hash): Path<String>) -> Result<Response, ApiError> {
     let hash = blob_hash(&hash)?;
-    let data = pool.run(move |h, _| Ok(h.store().get_blob(&hash)?)).await?;
+    let data = pool
+        .run_blocking(move |h, _| Ok(h.store().get_blob(&hash)?))
+        .await?;
     data.map(octets).ok_or_else(|| not_found("blob"))
 }
 

@@ -97,6 +97,21 @@ fn sqlite_store_checks_versions_and_scans_by_prefix() {
     let before = other.scan(&[], None, 1000).expect("scan");
     assert_eq!(other.commit(&cs), Err(StoreError::Conflict));
     assert_eq!(other.scan(&[], None, 1000).expect("scan"), before);
+    // A handle sharing the connection: the failed commit left no transaction open (the next
+    // transaction on the shared connection begins cleanly), a read-only commit is a snapshot
+    // check, and each sees what the other committed.
+    let shared = other.share().expect("SQLite shares its connection");
+    assert_eq!(shared.commit(&cs), Err(StoreError::Conflict));
+    if let DbStore::Sqlite(c) = &other {
+        assert!(c.lock().expect("lock").is_autocommit());
+    }
+    assert_eq!(shared.commit(&Changeset::default()), Ok(()));
+    assert_eq!(shared.scan(&[], None, 1000).expect("scan"), before);
+    shared.put_blob(&[3; 32], b"shared").expect("put");
+    assert_eq!(
+        other.get_blob(&[3; 32]).expect("get"),
+        Some(b"shared".to_vec())
+    );
     // Every version written by one commit is larger than every earlier one.
     let newest = before.iter().map(|r| r.version).max().expect("rows");
     assert!(all.iter().all(|r| r.version < newest));
@@ -111,5 +126,61 @@ fn sqlite_store_checks_versions_and_scans_by_prefix() {
     // Reopening migrates nothing and keeps everything.
     let again = DbStore::open(&url).expect("reopen");
     assert_eq!(again.scan(&[], None, 1000).expect("scan"), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A database of schema 1 (rows in a WITHOUT ROWID table) is migrated on open: every row
+/// keeps its key, version and value, and the schema is 2 (a rowid table).
+#[test]
+fn sqlite_schema_1_is_migrated() {
+    let dir = std::env::temp_dir().join(format!("srs-migrate-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("v1.db");
+    let _ = std::fs::remove_file(&path);
+    {
+        let c = rusqlite::Connection::open(&path).expect("open");
+        c.execute_batch(SQLITE_MIGRATIONS[0]).expect("schema 1");
+        c.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL);
+             INSERT INTO schema_version VALUES (1);
+             INSERT INTO rows VALUES (x'0102', 7, x'aa'), (x'01', 3, x'bbcc');
+             UPDATE clock SET last = 7;",
+        )
+        .expect("rows");
+    }
+    let url = DbUrl::Sqlite(path.to_string_lossy().into_owned());
+    let s = DbStore::open(&url).expect("migrate");
+    let rows = s.scan(&[], None, 10).expect("scan");
+    let got: Vec<(Vec<u8>, u64, Vec<u8>)> = rows
+        .into_iter()
+        .map(|r| (r.key, r.version.0, r.value))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(vec![1], 3, vec![0xbb, 0xcc]), (vec![1, 2], 7, vec![0xaa])]
+    );
+    assert_eq!(
+        s.versions(&[&[1, 2], &[9]]).expect("versions"),
+        vec![RowVersion(7), RowVersion::ABSENT]
+    );
+    if let DbStore::Sqlite(c) = &s {
+        let c = c.lock().expect("lock");
+        let v: i64 = c
+            .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, SCHEMA_VERSION);
+        let sql: String = c
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'rows'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("table");
+        assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+    }
+    drop(s);
+    // Opening again migrates nothing.
+    let again = DbStore::open(&url).expect("reopen");
+    assert_eq!(again.scan(&[], None, 10).expect("scan").len(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }

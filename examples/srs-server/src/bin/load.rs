@@ -73,6 +73,9 @@ enum Cmd {
         /// Copy the rows into a `MemoryStore` first (as the criterion bench runs).
         #[arg(long)]
         memory: bool,
+        /// Warm-up requests before the measured ones (default: 40 per target record).
+        #[arg(long)]
+        warmup: Option<usize>,
     },
     /// Sends signed re-encryption requests and measures.
     Run {
@@ -92,6 +95,9 @@ enum Cmd {
         /// Also report the CPU time of every `postgres` process (the database's share).
         #[arg(long)]
         count_postgres: bool,
+        /// Warm-up requests before the measured ones (default: 40 per target record).
+        #[arg(long)]
+        warmup: Option<usize>,
     },
 }
 
@@ -119,7 +125,8 @@ fn main() -> ExitCode {
             state,
             requests,
             memory,
-        } => inproc(&db, &key, &name, &state, requests, memory),
+            warmup,
+        } => inproc(&db, &key, &name, &state, (requests, warmup), memory),
         Cmd::Run {
             servers,
             pids,
@@ -128,11 +135,12 @@ fn main() -> ExitCode {
             concurrency,
             max_seconds,
             count_postgres,
+            warmup,
         } => run(
             &servers,
             &pids,
             &state,
-            (requests, concurrency, max_seconds),
+            (requests, warmup, concurrency, max_seconds),
             count_postgres,
         ),
     };
@@ -163,7 +171,9 @@ fn seed(
     let store = DbStore::open(db).map_err(|e| e.to_string())?;
     if let DbStore::Sqlite(c) = &store {
         // Seeding only: a crash here means seeding again.
-        c.execute_batch("PRAGMA synchronous=OFF")
+        c.lock()
+            .map_err(|e| e.to_string())?
+            .execute_batch("PRAGMA synchronous=OFF")
             .map_err(|e| e.to_string())?;
     }
     let mut srs = Srs::new(store, key, name, SrsConfig::default());
@@ -287,6 +297,11 @@ fn seed(
 
 /// utime + stime of a process, in seconds.
 fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    cpu_split(pid).map(|(u, s)| u + s)
+}
+
+/// (utime, stime) of a process, in seconds.
+fn cpu_split(pid: u32) -> Result<(f64, f64), String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map_err(|e| format!("pid {pid}: {e}"))?;
     // Fields after the command name (which is in parentheses and may hold spaces).
@@ -308,7 +323,7 @@ fn cpu_seconds(pid: u32) -> Result<f64, String> {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.trim().parse::<f64>().ok())
         .unwrap_or(100.0);
-    Ok((ticks(14)? + ticks(15)?) as f64 / tck)
+    Ok((ticks(14)? as f64 / tck, ticks(15)? as f64 / tck))
 }
 
 /// The pids of every process named `postgres`.
@@ -325,11 +340,11 @@ fn postgres_pids() -> Vec<u32> {
 }
 
 /// The load state, `requests` signed one-entry re-encryptions (plus a warm-up of the
-/// returned length first), as bytes.
+/// returned length first: `warmup`, or 40 per target record), as bytes.
 fn prepare(
     dir: &std::path::Path,
     srs: sesphr::srs::SrsId,
-    requests: usize,
+    (requests, warmup): (usize, Option<usize>),
 ) -> Result<(LoadState, Vec<Vec<u8>>, usize), String> {
     let doctor = Party::load(dir, "doctor")?;
     let state: LoadState = load_json(dir, "load")?;
@@ -349,7 +364,7 @@ fn prepare(
     };
     // Every handle of the server (4 by default) sees every target record before the
     // measured run, as the bench's warm handle has: about 10 requests per (handle, record).
-    let warmup = (targets.len() * 40).max(200);
+    let warmup = warmup.unwrap_or((targets.len() * 40).max(200));
     let mut rng = OsRng;
     let mut ops = Vec::with_capacity(requests + warmup);
     for _ in 0..requests + warmup {
@@ -374,7 +389,7 @@ fn inproc(
     key: &std::path::Path,
     name: &str,
     dir: &std::path::Path,
-    requests: usize,
+    requests: (usize, Option<usize>),
     memory: bool,
 ) -> Result<(), String> {
     let key = srs_server::keyfile::load_or_create(key)?;
@@ -443,12 +458,12 @@ fn run(
     servers: &[String],
     pids: &[u32],
     dir: &std::path::Path,
-    (requests, concurrency, max_seconds): (usize, usize, u64),
+    (requests, warmup, concurrency, max_seconds): (usize, Option<usize>, usize, u64),
     count_postgres: bool,
 ) -> Result<(), String> {
     let remote = Remote::new(servers);
     let info = remote.info(0).map_err(|e| e.to_string())?;
-    let (state, ops, warmup) = prepare(dir, info.id, requests)?;
+    let (state, ops, warmup) = prepare(dir, info.id, (requests, warmup))?;
     let targets = &state.targets;
     let (warm, measured) = ops.split_at(warmup);
     let send = |batch: &[Vec<u8>], deadline: Instant| -> Result<(Vec<Duration>, f64), String> {
@@ -493,6 +508,12 @@ fn run(
     };
     let deadline = Instant::now() + Duration::from_secs(max_seconds);
     send(warm, deadline)?;
+    let sys = |pids: &[u32]| {
+        pids.iter()
+            .map(|p| cpu_split(*p).map(|(_, s)| s))
+            .sum::<Result<f64, String>>()
+    };
+    let sys0 = sys(pids)?;
     let cpu0: f64 = pids
         .iter()
         .map(|p| cpu_seconds(*p))
@@ -509,6 +530,7 @@ fn run(
         .iter()
         .map(|p| cpu_seconds(*p))
         .sum::<Result<f64, _>>()?;
+    let sys1 = sys(pids)?;
     let pg1 = pg_cpu(&pg);
     lat.sort();
     let n = lat.len();
@@ -526,10 +548,11 @@ fn run(
     println!("latency: p50 {:.2} ms, p99 {:.2} ms", pct(0.50), pct(0.99));
     if !pids.is_empty() {
         println!(
-            "server CPU: {:.2} s in total, {:.3} ms per served re-encryption (utime+stime of {} process(es))",
+            "server CPU: {:.2} s in total, {:.3} ms per served re-encryption (utime+stime of {} process(es); stime {:.3} ms)",
             cpu1 - cpu0,
             (cpu1 - cpu0) * 1e3 / n as f64,
-            pids.len()
+            pids.len(),
+            (sys1 - sys0) * 1e3 / n as f64
         );
     }
     if count_postgres {
