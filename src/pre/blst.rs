@@ -3,8 +3,8 @@
 //!
 //! blst is the audited, constant-time BLS12-381 library under most Ethereum clients. Measured
 //! on this project's machine, its Miller loop over precomputed lines and final exponentiation
-//! take about 0.54× the time of arkworks' prepared pairing (BENCHMARKS.md, issue 15). The
-//! arkworks path stays the reference: [`reference`] computes the same pairing with arkworks,
+//! take about 0.57× the time of arkworks' prepared pairing (BENCHMARKS.md, issue 15). The
+//! arkworks path stays the reference: [`fixed::pairing`] computes the same pairing with arkworks,
 //! and the tests check the two give byte-identical results over thousands of random points and
 //! the known-answer vectors.
 //!
@@ -26,21 +26,26 @@
 
 use alloc::sync::Arc;
 
-use ark_bls12_381::{Bls12_381, Fq, Fq12, Fq2, Fq6, G1Affine, G2Affine};
-use ark_ec::pairing::Pairing;
+use ark_bls12_381::{Fq, Fq12, Fq2, Fq6, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{BigInt, CyclotomicMultSubgroup, One, PrimeField};
 use blst::{blst_fp, blst_fp12, blst_fp2, blst_fp6, blst_p1_affine, blst_p2_affine};
 use zeroize::Zeroize;
 
+use super::fixed;
+
 /// How many line values blst's precomputation writes: one per doubling and addition step of
 /// the BLS12-381 Miller loop (`vec384fp6 Qlines[68]` in blst's C signature).
 const LINES: usize = 68;
 
-/// The Miller-loop lines of a G2 point that is not the identity (19.5 KB, shared: cloning a
-/// `ReKey`, as the SRS's batch does per item, copies no lines).
+/// A G2 point made ready for pairing: its Miller-loop lines (19.5 KB, shared: cloning a `ReKey`,
+/// as the SRS's batch does per item, copies no lines), or none for the identity, whose pairing
+/// arkworks computes.
 #[derive(Clone)]
-pub(crate) struct Lines(Arc<[blst_fp6; LINES]>);
+pub(crate) struct Prepared {
+    q: G2Affine,
+    lines: Option<Arc<[blst_fp6; LINES]>>,
+}
 
 fn fp(x: &Fq) -> blst_fp {
     // Same limbs, same Montgomery form: see the module documentation.
@@ -143,7 +148,7 @@ pub(crate) fn cyclotomic_exp(f: &Fq12, e: u64) -> Fq12 {
 /// negative digit `d`) for each base `k` whose NAF has a non-zero digit there.
 pub(crate) fn naf_product<const N: usize>(
     tables: &[[Fq12; N]; 4],
-    nafs: [&[i8]; 4],
+    nafs: &[([i8; fixed::NAF_LEN], usize); 4],
     len: usize,
 ) -> Fq12 {
     let mut positive = tables.map(|t| t.map(|x| fp12(&x)));
@@ -161,7 +166,7 @@ pub(crate) fn naf_product<const N: usize>(
         if started {
             cyclotomic_square(&mut acc);
         }
-        for (k, naf) in nafs.iter().enumerate() {
+        for (k, (naf, _)) in nafs.iter().enumerate() {
             let digit = naf.get(i).copied().unwrap_or(0);
             if digit == 0 {
                 continue;
@@ -214,13 +219,13 @@ fn gt(t: &blst_fp12) -> Fq12 {
     out
 }
 
-impl Lines {
-    /// The lines of `q`, or `None` for the identity (whose pairing [`reference`] computes).
-    pub(crate) fn new(q: &G2Affine) -> Option<Self> {
+impl Prepared {
+    /// The lines of `q` (none for the identity).
+    pub(crate) fn new(q: &G2Affine) -> Self {
         if q.is_zero() {
-            return None;
+            return Self { q: *q, lines: None };
         }
-        let q = g2(q);
+        let point = g2(q);
         let mut lines = [blst_fp6::default(); LINES];
         // SAFETY: `blst_precompute_lines` writes exactly `LINES` (68) `blst_fp6` values to its
         // first argument, which points to a live, exclusively borrowed local array of that length,
@@ -228,12 +233,19 @@ impl Lines {
         // are blst's own `#[repr(C)]` structs. `q` is a non-identity point of arkworks' G2
         // (arkworks encodes the identity as (0, 0), excluded above), so blst sees an affine
         // point on the curve, as the function expects.
-        unsafe { blst::blst_precompute_lines(lines.as_mut_ptr(), &q) };
-        Some(Self(Arc::new(lines)))
+        unsafe { blst::blst_precompute_lines(lines.as_mut_ptr(), &point) };
+        Self {
+            q: *q,
+            lines: Some(Arc::new(lines)),
+        }
     }
 
-    /// `e(p, q)` for this `q`.
+    /// `e(p, q)` for this `q`: over the lines, or by arkworks' [`fixed::pairing`] for the
+    /// identity of G2.
     pub(crate) fn pair(&self, p: &G1Affine) -> Fq12 {
+        let Some(lines) = &self.lines else {
+            return fixed::pairing(p, &self.q);
+        };
         if p.is_zero() {
             return Fq12::one();
         }
@@ -244,7 +256,7 @@ impl Lines {
         // live, exclusively borrowed local) and reads exactly `LINES` `blst_fp6` values from
         // its second (our shared array of that length, filled by `blst_precompute_lines`) and
         // one affine point from its third (a live local, not the identity).
-        unsafe { blst::blst_miller_loop_lines(&mut ml, self.0.as_ptr(), &p) };
+        unsafe { blst::blst_miller_loop_lines(&mut ml, lines.as_ptr(), &p) };
         let mut t = ml.final_exp();
         let out = gt(&t);
         p.x.l.zeroize();
@@ -253,11 +265,6 @@ impl Lines {
         wipe(&mut t);
         out
     }
-}
-
-/// `e(p, q)` on arkworks: the reference the blst path must match byte for byte.
-pub(crate) fn reference(p: &G1Affine, q: &G2Affine) -> Fq12 {
-    Bls12_381::pairing(p, q).0
 }
 
 #[cfg(test)]
@@ -277,7 +284,7 @@ mod tests {
 
     #[test]
     fn cyclotomic_exp_matches_arkworks() {
-        let z = reference(&G1Affine::generator(), &G2Affine::generator());
+        let z = fixed::pairing(&G1Affine::generator(), &G2Affine::generator());
         for e in [0u64, 1, 2, 0xd201_0000_0001_0000, u64::MAX] {
             // Against the plain exponentiation (arkworks' `cyclotomic_exp` itself is wrong for
             // exponents whose NAF is longer than 64 digits, such as 2^64 - 1).
@@ -293,16 +300,19 @@ mod tests {
 
     #[test]
     fn the_identity_is_left_to_the_reference_path() {
-        // No lines for the identity of G2: ReKey and the owner's pairing fall back to arkworks.
-        assert!(Lines::new(&G2Affine::zero()).is_none());
+        // No lines for the identity of G2: the pairing falls back to arkworks (one).
+        let identity = Prepared::new(&G2Affine::zero());
+        assert!(identity.lines.is_none());
+        assert_eq!(identity.pair(&G1Affine::generator()), Fq12::one());
         let q = (ark_bls12_381::G2Projective::generator() * ark_bls12_381::Fr::from(5u64))
             .into_affine();
-        let lines = Lines::new(&q).expect("a non-identity point has lines");
+        let lines = Prepared::new(&q);
+        assert!(lines.lines.is_some(), "a non-identity point has lines");
         // A G1 identity pairs to one, as arkworks' pairing says.
         assert_eq!(lines.pair(&G1Affine::zero()), Fq12::one());
-        assert_eq!(reference(&G1Affine::zero(), &q), Fq12::one());
+        assert_eq!(fixed::pairing(&G1Affine::zero(), &q), Fq12::one());
         let p = G1Affine::generator();
-        assert_eq!(lines.pair(&p), reference(&p, &q));
+        assert_eq!(lines.pair(&p), fixed::pairing(&p, &q));
         assert_ne!(lines.pair(&p), Fq12::one());
     }
 }

@@ -168,9 +168,9 @@ mod cache {
         T.get_or_init(g2_table_new)
     }
     #[cfg(feature = "blst")]
-    pub fn g2_lines() -> &'static Option<super::super::blst::Lines> {
-        static T: OnceLock<Option<super::super::blst::Lines>> = OnceLock::new();
-        T.get_or_init(|| super::super::blst::Lines::new(&G2Affine::generator()))
+    pub fn g2_lines() -> &'static super::super::blst::Prepared {
+        static T: OnceLock<super::super::blst::Prepared> = OnceLock::new();
+        T.get_or_init(|| super::super::blst::Prepared::new(&G2Affine::generator()))
     }
     #[cfg(not(feature = "blst"))]
     pub fn g2_prepared() -> &'static <Bls12_381 as Pairing>::G2Prepared {
@@ -222,11 +222,14 @@ pub fn pair_with_g2(p: &G1Affine) -> Fq12 {
     #[cfg(feature = "std")]
     let lines = cache::g2_lines();
     #[cfg(not(feature = "std"))]
-    let lines = &super::blst::Lines::new(&G2Affine::generator());
-    match lines {
-        Some(lines) => lines.pair(p),
-        None => super::blst::reference(p, &G2Affine::generator()),
-    }
+    let lines = &super::blst::Prepared::new(&G2Affine::generator());
+    lines.pair(p)
+}
+
+/// `e(p, q)` on arkworks alone, whatever the features: the reference the `blst` path is
+/// checked against, and its fallback for the identity of G2.
+pub fn pairing(p: &G1Affine, q: &G2Affine) -> Fq12 {
+    Bls12_381::pairing(p, q).0
 }
 
 /// `e(p, g2)` with the generator's Miller-loop lines precomputed.

@@ -13,6 +13,8 @@ use ark_ff::{CyclotomicMultSubgroup, Field, One, PrimeField, Zero};
 use zeroize::Zeroize;
 
 use crate::error::{Error, GtCheck};
+#[cfg(feature = "blst")]
+use crate::pre::blst::naf_product;
 use crate::pre::fixed;
 
 /// `|u|`, the absolute value of the BLS12-381 curve parameter (which is negative).
@@ -114,12 +116,6 @@ pub fn pow(f: &Fq12, e: &Fr) -> Fq12 {
     ];
     let mut nafs = digits.map(|d| fixed::wnaf(&[d], POW_WINDOW));
     let len = nafs.iter().map(|(_, len)| *len).max().unwrap_or(0);
-    #[cfg(feature = "blst")]
-    let acc = {
-        let [a, b, c, d] = &nafs;
-        super::blst::naf_product(&tables, [&a.0, &b.0, &c.0, &d.0], len)
-    };
-    #[cfg(not(feature = "blst"))]
     let acc = naf_product(&tables, &nafs, len);
     digits.zeroize();
     nafs.iter_mut().for_each(|(naf, _)| naf.zeroize());

@@ -20,14 +20,14 @@ pub struct ReKey {
 }
 
 #[cfg(feature = "blst")]
-type Prepared = Option<super::blst::Lines>;
+type Prepared = super::blst::Prepared;
 #[cfg(not(feature = "blst"))]
 type Prepared = <ark_bls12_381::Bls12_381 as ark_ec::pairing::Pairing>::G2Prepared;
 
 impl ReKey {
     fn from_point(point: G2Affine) -> Self {
         #[cfg(feature = "blst")]
-        let prepared = super::blst::Lines::new(&point);
+        let prepared = Prepared::new(&point);
         #[cfg(not(feature = "blst"))]
         let prepared = point.into();
         Self { prepared, point }
@@ -41,10 +41,7 @@ impl ReKey {
     /// Re-encrypts a capsule for this key's reader: `T = e(C, rk)`.
     pub fn reencrypt(&self, capsule: &Capsule) -> ReCapsule {
         #[cfg(feature = "blst")]
-        let t = match &self.prepared {
-            Some(lines) => lines.pair(&capsule.point),
-            None => super::blst::reference(&capsule.point, &self.point),
-        };
+        let t = self.prepared.pair(&capsule.point);
         #[cfg(not(feature = "blst"))]
         let t = {
             use ark_ec::pairing::Pairing;
@@ -63,9 +60,7 @@ impl ReKey {
     /// the `blst` path is checked against (tests, benchmarks).
     #[doc(hidden)]
     pub fn reencrypt_reference(&self, capsule: &Capsule) -> ReCapsule {
-        use ark_ec::pairing::Pairing;
-        let t = ark_bls12_381::Bls12_381::pairing(capsule.point, self.point).0;
-        ReCapsule::from_parts(*capsule, t)
+        ReCapsule::from_parts(*capsule, fixed::pairing(&capsule.point, &self.point))
     }
 
     /// Re-encrypts many capsules with this key (in parallel with the `rayon` feature).
