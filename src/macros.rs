@@ -191,6 +191,51 @@ macro_rules! point_newtype {
     };
 }
 
+/// The byte-string newtypes that have a text form (ids, fingerprints, ACL hashes): `from_bytes`
+/// (exactly `$n` bytes), `TryFrom<&[u8]>`, `Display` as lowercase hex, `FromStr` from hex of
+/// either case, and serde through that text.
+macro_rules! hex_bytes {
+    ($ty:ident, $n:literal, $what:literal) => {
+        impl $ty {
+            #[doc = concat!("From exactly ", stringify!($n), " bytes.")]
+            pub fn from_bytes(bytes: &[u8]) -> Result<Self, crate::Error> {
+                bytes
+                    .try_into()
+                    .map(Self)
+                    .map_err(|_| crate::Error::InvalidEncoding {
+                        what: $what,
+                        field: Some(concat!("length (", stringify!($n), " bytes)")),
+                    })
+            }
+        }
+
+        /// Lowercase hex, two digits per byte.
+        impl core::fmt::Display for $ty {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                crate::phr::ids::write_hex(f, &self.0)
+            }
+        }
+
+        /// Hex of either case, two digits per byte.
+        impl core::str::FromStr for $ty {
+            type Err = crate::Error;
+            fn from_str(s: &str) -> Result<Self, crate::Error> {
+                crate::phr::ids::parse_hex(s, $what).map(Self)
+            }
+        }
+
+        impl TryFrom<&[u8]> for $ty {
+            type Error = crate::Error;
+            fn try_from(bytes: &[u8]) -> Result<Self, crate::Error> {
+                Self::from_bytes(bytes)
+            }
+        }
+
+        crate::macros::serde_via_str!($ty, $what);
+    };
+}
+
+pub(crate) use hex_bytes;
 pub(crate) use point_newtype;
 pub(crate) use serde_via_bytes;
 pub(crate) use serde_via_name;

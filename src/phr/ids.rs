@@ -73,13 +73,6 @@ macro_rules! id16 {
                 self.0
             }
 
-            /// From exactly 16 bytes.
-            pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-                bytes.try_into().map(Self).map_err(|_| Error::InvalidEncoding {
-                    what: $what,
-                    field: Some("length (16 bytes)"),
-                })
-            }
         }
 
         impl fmt::Debug for $ty {
@@ -92,27 +85,7 @@ macro_rules! id16 {
             }
         }
 
-        /// 32 lowercase hex digits.
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write_hex(f, &self.0)
-            }
-        }
-
-        /// 32 hex digits, either case.
-        impl FromStr for $ty {
-            type Err = Error;
-            fn from_str(s: &str) -> Result<Self, Error> {
-                parse_hex(s, $what).map(Self)
-            }
-        }
-
-        impl TryFrom<&[u8]> for $ty {
-            type Error = Error;
-            fn try_from(bytes: &[u8]) -> Result<Self, Error> {
-                Self::from_bytes(bytes)
-            }
-        }
+        crate::macros::hex_bytes!($ty, 16, $what);
 
         impl From<[u8; 16]> for $ty {
             fn from(bytes: [u8; 16]) -> Self {
@@ -120,7 +93,6 @@ macro_rules! id16 {
             }
         }
 
-        crate::macros::serde_via_str!($ty, $what);
     };
 }
 

@@ -42,42 +42,9 @@ impl AclHash {
     pub const fn to_bytes(&self) -> [u8; 32] {
         self.0
     }
-
-    /// From exactly 32 bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        bytes
-            .try_into()
-            .map(Self)
-            .map_err(|_| Error::InvalidEncoding {
-                what: "ACL hash",
-                field: Some("length (32 bytes)"),
-            })
-    }
 }
 
-/// 64 lowercase hex digits.
-impl fmt::Display for AclHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::phr::ids::write_hex(f, &self.0)
-    }
-}
-
-/// 64 hex digits, either case.
-impl core::str::FromStr for AclHash {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        crate::phr::ids::parse_hex(s, "ACL hash").map(Self)
-    }
-}
-
-impl TryFrom<&[u8]> for AclHash {
-    type Error = Error;
-    fn try_from(bytes: &[u8]) -> Result<Self, Error> {
-        Self::from_bytes(bytes)
-    }
-}
-
-crate::macros::serde_via_str!(AclHash, "ACL hash");
+crate::macros::hex_bytes!(AclHash, 32, "ACL hash");
 
 impl fmt::Debug for AclHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -86,6 +86,9 @@ crate::macros::serde_via_name!(
 );
 
 /// SHA-256 of a key bundle's canonical bytes: how the owner names grantees and writers.
+///
+/// `Display` is the whole fingerprint in hex; [`Fingerprint::short`] is the form to compare by
+/// eye.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Fingerprint(pub(crate) [u8; 32]);
 
@@ -109,17 +112,6 @@ impl Fingerprint {
     /// The 32 bytes, by value (the encoding).
     pub const fn to_bytes(&self) -> [u8; 32] {
         self.0
-    }
-
-    /// From exactly 32 bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        bytes
-            .try_into()
-            .map(Self)
-            .map_err(|_| Error::InvalidEncoding {
-                what: "fingerprint",
-                field: Some("length (32 bytes)"),
-            })
     }
 
     /// The short, human-comparable form: the first 10 bytes as five groups of four hex
@@ -146,36 +138,13 @@ impl fmt::Debug for Fingerprint {
     }
 }
 
-/// 64 lowercase hex digits (the whole fingerprint; [`Fingerprint::short`] is the form to
-/// compare by eye).
-impl fmt::Display for Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::phr::ids::write_hex(f, &self.0)
-    }
-}
-
-/// 64 hex digits, either case.
-impl core::str::FromStr for Fingerprint {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        crate::phr::ids::parse_hex(s, "fingerprint").map(Self)
-    }
-}
-
-impl TryFrom<&[u8]> for Fingerprint {
-    type Error = Error;
-    fn try_from(bytes: &[u8]) -> Result<Self, Error> {
-        Self::from_bytes(bytes)
-    }
-}
-
 impl From<[u8; 32]> for Fingerprint {
     fn from(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
 }
 
-crate::macros::serde_via_str!(Fingerprint, "fingerprint");
+crate::macros::hex_bytes!(Fingerprint, 32, "fingerprint");
 
 /// A principal's public keys: a signing key and a reader (PRE delegatee) key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
