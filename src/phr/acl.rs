@@ -169,6 +169,21 @@ impl Acl {
         self.sections.get(id)
     }
 
+    /// One section's policy, or the refusal `UnknownSection` (naming the section, and the
+    /// epoch in question if any).
+    pub(crate) fn section_or_refused(
+        &self,
+        id: SectionId,
+        epoch: Option<Epoch>,
+    ) -> Result<&SectionPolicy, Error> {
+        self.section(&id).ok_or(Error::refused_in(
+            crate::srs::Refusal::UnknownSection,
+            id,
+            epoch,
+            None,
+        ))
+    }
+
     /// All sections.
     pub fn sections(&self) -> impl Iterator<Item = (&SectionId, &SectionPolicy)> {
         self.sections.iter()

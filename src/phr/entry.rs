@@ -458,12 +458,7 @@ fn start_entry<R: RngCore + CryptoRng + ?Sized>(
             },
         ));
     }
-    let policy = acl.section(&section).ok_or(Error::refused_in(
-        Refusal::UnknownSection,
-        section,
-        None,
-        None,
-    ))?;
+    let policy = acl.section_or_refused(section, None)?;
     let writer = keys.bundle().fingerprint();
     if acl.writer(&section, &writer).is_none() {
         return Err(Error::refused_in(
@@ -679,12 +674,7 @@ impl Owner {
                 },
             ));
         }
-        let policy = current.section(&header.section).ok_or(Error::refused_in(
-            Refusal::UnknownSection,
-            header.section,
-            Some(key_block.epoch),
-            None,
-        ))?;
+        let policy = current.section_or_refused(header.section, Some(key_block.epoch))?;
         let (hh, dk) = self.owner_data_key(header, key_block)?;
         let mut kb = KeyBlock::seal(&dk, hh, policy.epoch(), *policy.key(), rng)?;
         let digest = encoding::sha256(&[&kb.core_bytes()]);

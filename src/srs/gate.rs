@@ -43,12 +43,7 @@ pub(crate) fn submit<S: Store, R: RngCore + CryptoRng + ?Sized>(
         return refuse(Refusal::AclExpired);
     }
     let section = header.section();
-    let policy = acl.section(&section).ok_or(Error::refused_in(
-        Refusal::UnknownSection,
-        section,
-        None,
-        None,
-    ))?;
+    let policy = acl.section_or_refused(section, None)?;
     let no_write = Error::refused_in(Refusal::NoWriteRight, section, None, Some(fp));
     if acl.writer(&section, &fp).is_none() {
         return Err(no_write);
@@ -301,12 +296,7 @@ pub(crate) fn rewrap<S: Store>(
         false,
     )?;
     let acl = head.acl.acl_unverified();
-    let policy = acl.section(&row.header.section()).ok_or(Error::refused_in(
-        Refusal::UnknownSection,
-        row.header.section(),
-        None,
-        None,
-    ))?;
+    let policy = acl.section_or_refused(row.header.section(), None)?;
     if !key_block.belongs_to(&row.header) {
         return refuse(Refusal::HeaderMismatch);
     }
