@@ -176,23 +176,24 @@ pub(crate) fn reencrypt<S: Store>(
     let done = crate::par::map(checked, |item| {
         item.map(|p| {
             let recapsule = p.rk.reencrypt(p.key_block.capsule());
-            (p, recapsule)
+            let served = Reencrypted {
+                entry: p.entry,
+                key_block: p.key_block,
+                recapsule,
+            };
+            (served, p.section)
         })
     });
     let mut items = Vec::with_capacity(done.len());
     let mut served = Vec::new();
     for item in done {
-        items.push(item.map(|(p, recapsule)| {
+        items.push(item.map(|(r, section)| {
             served.push(DisclosedItem {
-                entry: p.entry,
-                section: p.section,
-                epoch: p.key_block.epoch(),
+                entry: r.entry,
+                section,
+                epoch: r.key_block.epoch(),
             });
-            Reencrypted {
-                entry: p.entry,
-                key_block: p.key_block,
-                recapsule,
-            }
+            r
         }));
     }
     if !served.is_empty() {
