@@ -3,9 +3,10 @@
 #   bash examples/srs-server/load.sh [sqlite|postgres|all]      (default: all)
 # Builds in release, seeds a database of RECORDS (default 10 000) records through the library
 # (srs-load seed), starts the server(s) on 127.0.0.1, sends REQUESTS (default 3 000) signed
-# one-entry re-encryptions from CONCURRENCY (default 4) client threads, and prints req/s,
-# p50/p99 and the server processes' CPU time per served re-encryption (SQLite with
-# synchronous=full, the default, and normal), then the same requests in process for the
+# one-entry re-encryptions from each of CONCURRENCY (default "4 16") client threads, and prints
+# req/s, p50/p99 and the server processes' CPU time per served re-encryption (SQLite with
+# synchronous=full, the default group commit, full-per-commit and normal), then the same
+# requests in process for the
 # in-process CPU time per operation. PostgreSQL: its own
 # cluster in a temporary directory (as in e2e.sh), one server, then two on the same database.
 # Seeded databases are kept in $LOAD_DIR (default /tmp/srs-load) and reused.
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/../.."
 what=${1:-all}
 records=${RECORDS:-10000}
 requests=${REQUESTS:-3000}
-concurrency=${CONCURRENCY:-4}
+concurrency=${CONCURRENCY:-4 16}
 dir=${LOAD_DIR:-/tmp/srs-load}
 mkdir -p "$dir"
 chmod 755 "$dir"
@@ -47,12 +48,15 @@ if [ "$what" = sqlite ] || [ "$what" = all ]; then
     "$bin/srs-load" seed --db "sqlite:$dir/sqlite.db" --key "$dir/sqlite.key" \
       --state "$dir/sqlite" --records "$records"
   fi
-  for sync in full normal; do
-    start "sqlite:$dir/sqlite.db?synchronous=$sync" "$dir/sqlite.key"
-    echo "== SQLite (synchronous=$sync), one server ($addr, pid $pid)"
-    "$bin/srs-load" run --server "$addr" --pid "$pid" --state "$dir/sqlite" \
-      --requests "$requests" --concurrency "$concurrency" --max-seconds 600
-    kill -TERM "$pid"; wait "$pid"
+  for c in $concurrency; do
+    for sync in full full-per-commit normal; do
+      start "sqlite:$dir/sqlite.db?synchronous=$sync" "$dir/sqlite.key"
+      echo "== SQLite (synchronous=$sync), one server ($addr, pid $pid), $c client threads"
+      "$bin/srs-load" run --server "$addr" --pid "$pid" --state "$dir/sqlite" \
+        --requests "$requests" --concurrency "$c" --max-seconds 600
+      echo "stats: $(curl -s "http://$addr/v1/stats")"
+      kill -TERM "$pid"; wait "$pid"
+    done
   done
   echo "== the same requests in process (no HTTP): MemoryStore, then SQLite (synchronous=normal)"
   "$bin/srs-load" inproc --db "sqlite:$dir/sqlite.db" --key "$dir/sqlite.key" \
@@ -85,9 +89,9 @@ if [ "$what" = postgres ] || [ "$what" = all ]; then
   start "$db" "$dir/postgres.key"; a=$addr; pa=$pid
   echo "== PostgreSQL, one server ($a, pid $pa)"
   "$bin/srs-load" run --server "$a" --pid "$pa" --state "$dir/postgres" --count-postgres \
-    --requests "$requests" --concurrency "$concurrency" --max-seconds 600
+    --requests "$requests" --concurrency "${concurrency%% *}" --max-seconds 600
   start "$db" "$dir/postgres.key"; b=$addr; pb=$pid
   echo "== PostgreSQL, two servers on one database ($a, $b)"
   "$bin/srs-load" run --server "$a" --server "$b" --pid "$pa" --pid "$pb" \
-    --state "$dir/postgres" --count-postgres --requests "$requests" --concurrency "$concurrency" --max-seconds 600
+    --state "$dir/postgres" --count-postgres --requests "$requests" --concurrency "${concurrency%% *}" --max-seconds 600
 fi

@@ -78,13 +78,10 @@ fn run(args: Args) -> Result<ExitCode, String> {
             ExitCode::FAILURE
         });
     }
-    let pool = Arc::new(Pool::new(
-        args.db.clone(),
-        key,
-        &args.name,
-        args.handles,
-        first,
-    ));
+    let pool = Arc::new(
+        Pool::new(args.db.clone(), key, &args.name, args.handles, first)
+            .map_err(|e| format!("database: {e}"))?,
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -121,10 +118,14 @@ async fn serve(args: Args, pool: Arc<Pool>) -> Result<(), String> {
         }
     });
 
-    axum::serve(listener, router(pool, args.max_blob))
+    axum::serve(listener, router(pool.clone(), args.max_blob))
         .with_graceful_shutdown(shutdown())
         .await
         .map_err(|e| format!("serve: {e}"))?;
+    // What requests dropped by their clients wrote, committed (none of it was acknowledged).
+    pool.durable()
+        .await
+        .map_err(|e| format!("final commit: {e:?}"))?;
     tracing::info!("stopped");
     Ok(())
 }

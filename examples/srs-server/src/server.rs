@@ -12,11 +12,12 @@
 //! about 14 round trips to the database, and the runtime's workers keep serving meanwhile.
 //! On SQLite, on the runtime worker that decoded the request (the runtime has one worker per
 //! core): there an operation is CPU work (a pairing, signatures) plus a few microsecond-long
-//! statements on the one shared connection and the commit's `fsync`, and the hand-off to
-//! the blocking pool and back cost two thread wake-ups and about 7 context switches per
-//! request, ≈ 0.25 ms of server CPU per re-encryption (BENCHMARKS.md, "The reference
-//! server"). Blob transfers, which copy up to `--max-blob` bytes, always go to the blocking
-//! pool.
+//! statements on the one shared connection, and the hand-off to the blocking pool and back
+//! cost two thread wake-ups and about 7 context switches per request, ≈ 0.25 ms of server
+//! CPU per re-encryption (BENCHMARKS.md, "The reference server"). The group commit's
+//! `COMMIT` and `fsync` (`durable.rs`) run after the operation, on the worker of whichever
+//! waiting request leads the group. Blob transfers, which copy up to `--max-blob` bytes,
+//! always go to the blocking pool.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,7 @@ use sesphr::srs::{SignedOperation, Srs, SrsConfig, StoreError, MAX_BATCH};
 use sesphr::Error;
 use sha2::Digest;
 
+use crate::durable::GroupCommit;
 use crate::errors::ApiError;
 use crate::store::{DbStore, DbUrl, SCHEMA_VERSION};
 
@@ -67,12 +69,22 @@ pub struct Pool {
 
 impl Pool {
     /// A pool of at most `size` handles (opened lazily); `first` is the connection used at
-    /// startup, kept as the first handle.
-    pub fn new(url: DbUrl, key: SigningKey, name: &str, size: usize, first: DbStore) -> Self {
+    /// startup, kept as the first handle. On SQLite with `synchronous=full` this arms the
+    /// group commit (`durable.rs`): every answer then waits for [`durable`](Self::durable).
+    pub fn new(
+        url: DbUrl,
+        key: SigningKey,
+        name: &str,
+        size: usize,
+        first: DbStore,
+    ) -> Result<Self, StoreError> {
         let config = SrsConfig::default();
+        if let Some(s) = first.sqlite() {
+            s.start_group_commit()?;
+        }
         let shared = first.share();
         let h = Srs::new(first, key.clone(), name, config);
-        Self {
+        Ok(Self {
             url,
             shared,
             key,
@@ -82,7 +94,7 @@ impl Pool {
             permits: tokio::sync::Semaphore::new(size.max(1)),
             ops: AtomicU64::new(0),
             conflicts: AtomicU64::new(0),
-        }
+        })
     }
 
     /// The SRS id and verifying key (every handle has the same).
@@ -92,36 +104,44 @@ impl Pool {
     }
 
     /// Runs `f` on a handle: on the worker itself on SQLite, on the blocking pool on
-    /// PostgreSQL (see the module's notes).
+    /// PostgreSQL (see the module's notes); then, with the group commit, waits until every
+    /// commit its answer may rest on is on disk.
     pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Srs<DbStore>, &Pool) -> Result<T, ApiError> + Send + 'static,
     {
         if self.shared.is_some() {
-            let _permit = self
+            let permit = self
                 .permits
                 .acquire()
                 .await
                 .map_err(|_| ApiError::from(StoreError::Unavailable))?;
-            return self.with_handle(f);
+            let r = {
+                let _executing = self.group_commit().map(GroupCommit::executing);
+                self.with_handle(f)
+            };
+            // The handle is back in the pool: the next request needs no commit to start.
+            drop(permit);
+            self.durable().await?;
+            return r;
         }
         self.run_blocking(f).await
     }
 
-    /// Runs `f` on a handle, on the blocking pool.
+    /// Runs `f` on a handle, on the blocking pool (then waits as [`run`](Self::run) does).
     pub async fn run_blocking<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Srs<DbStore>, &Pool) -> Result<T, ApiError> + Send + 'static,
     {
-        let _permit = self
+        let permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| ApiError::from(StoreError::Unavailable))?;
         let pool = self.clone();
-        tokio::task::spawn_blocking(move || pool.with_handle(f))
+        let r = tokio::task::spawn_blocking(move || pool.with_handle(f))
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "a request task failed");
@@ -130,7 +150,46 @@ impl Pool {
                     "internal",
                     "internal error".into(),
                 )
+            })?;
+        drop(permit);
+        self.durable().await?;
+        r
+    }
+
+    /// Returns once everything written so far is committed and on disk (at once without
+    /// the group commit). Every request waits here before answering, whatever its outcome:
+    /// a refusal too may rest on another request's fresh write, and no answer may reveal a
+    /// write a power cut could still undo. The wait runs as its own task, so a request
+    /// dropped meanwhile (its client gone) still commits what it wrote.
+    pub async fn durable(&self) -> Result<(), ApiError> {
+        let Some(s) = self.shared.as_ref().and_then(DbStore::sqlite) else {
+            return Ok(());
+        };
+        match s.group_commit() {
+            Some(g) if !g.settled(g.written()) => {}
+            _ => return Ok(()),
+        }
+        let s = s.clone();
+        tokio::spawn(async move { s.durable().await })
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "a commit task failed");
+                ApiError::from(StoreError::Unavailable)
             })?
+            .map_err(ApiError::from)
+    }
+
+    /// The SQLite group commit (`None` on PostgreSQL or without `synchronous=full`).
+    fn group_commit(&self) -> Option<&GroupCommit> {
+        self.shared
+            .as_ref()
+            .and_then(DbStore::sqlite)
+            .and_then(|s| s.group_commit())
+    }
+
+    /// The group commit's `fsync`s so far (`None` without one).
+    pub fn wal_syncs(&self) -> Option<u64> {
+        self.group_commit().map(GroupCommit::syncs)
     }
 
     /// Runs `f` on an idle handle (or a new one), here. A handle whose store became
@@ -262,6 +321,7 @@ async fn stats(State(pool): AppState) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "ops": pool.ops.load(Ordering::Relaxed),
         "conflicts_retried": pool.conflicts.load(Ordering::Relaxed),
+        "wal_syncs": pool.wal_syncs(),
     }))
 }
 

@@ -3,8 +3,10 @@
 //! implementation for SQLite (rusqlite) and PostgreSQL (postgres), differing only in dialect
 //! and in how a commit is isolated:
 //!
-//! - **SQLite**: `BEGIN IMMEDIATE` takes the database's single write lock, so the read set is
-//!   re-checked and the writes applied with no other writer in between.
+//! - **SQLite** (`sqlite.rs`): `BEGIN IMMEDIATE` takes the database's single write lock, so
+//!   the read set is re-checked and the writes applied with no other writer in between; in
+//!   the server, several operations' changesets share one transaction and one `fsync` (the
+//!   group commit, `durable.rs`).
 //! - **PostgreSQL**: a `SERIALIZABLE` transaction re-reads the read set and writes; the
 //!   database aborts one of two transactions whose reads and writes overlap (SQLSTATE 40001),
 //!   and a concurrent first insert of one key fails on the primary key (23505): both are
@@ -15,19 +17,13 @@
 //!
 //! **Connections.** On PostgreSQL every handle owns one connection; the server keeps a pool
 //! of handles (see `server.rs`). On SQLite every handle of a process shares **one**
-//! connection ([`DbStore::share`]), each statement (and each commit, from `BEGIN IMMEDIATE`
-//! to `COMMIT`) under its lock: SQLite runs one statement at a time on a database anyway,
-//! and in WAL mode a connection throws its whole page cache away whenever it starts a read
-//! and finds that *another* connection has committed. With one connection per handle, every
-//! served request committed, so every read of every other handle began on an emptied cache
-//! and fetched its pages again from the operating system (about 90 `pread`s per
-//! re-encryption); a single connection keeps its cache warm. Another process on the same
-//! file (the audit, a second server) is still safe: commits re-check their read set under
-//! the database's write lock.
+//! connection ([`DbStore::share`]; `sqlite.rs` says why).
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use sesphr::srs::{Changeset, Row, RowVersion, Store, StoreError, Write};
+
+use crate::sqlite::Sqlite;
 
 /// The newest schema this build writes; older databases are migrated on open.
 pub const SCHEMA_VERSION: i64 = 2;
@@ -71,14 +67,14 @@ impl std::fmt::Display for OpenError {
 
 impl std::error::Error for OpenError {}
 
-fn open_err(e: impl std::fmt::Display) -> OpenError {
+pub(crate) fn open_err(e: impl std::fmt::Display) -> OpenError {
     OpenError(e.to_string())
 }
 
 /// A connection to the database, implementing the SRS's [`Store`].
 pub enum DbStore {
     /// SQLite: one connection, shared by the handles that [`DbStore::share`] it.
-    Sqlite(Arc<Mutex<rusqlite::Connection>>),
+    Sqlite(Arc<Sqlite>),
     /// PostgreSQL (the synchronous client needs `&mut`, hence the uncontended lock; boxed:
     /// the client is large).
     Postgres(Box<Mutex<postgres::Client>>),
@@ -94,51 +90,10 @@ impl std::fmt::Debug for DbStore {
 }
 
 /// Logs the cause of a database failure and returns what the SRS sees.
-fn unavailable(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
     tracing::warn!(error = %e, "store unavailable");
     StoreError::Unavailable
 }
-
-/// The SQLite connection, locked for one statement or one transaction.
-fn lock(
-    c: &Mutex<rusqlite::Connection>,
-) -> Result<MutexGuard<'_, rusqlite::Connection>, StoreError> {
-    c.lock().map_err(unavailable)
-}
-
-/// Runs one of the fixed statements without parameters or rows (`BEGIN`, `COMMIT`, …)
-/// from the statement cache: `execute_batch` would parse it again on every call.
-fn run_cached(c: &rusqlite::Connection, sql: &str) -> Result<(), StoreError> {
-    c.prepare_cached(sql)
-        .and_then(|mut s| s.execute([]))
-        .map(drop)
-        .map_err(unavailable)
-}
-
-/// How much of the database file SQLite reads through a memory map, in bytes. The page
-/// cache keeps SQLite's default (2 MiB; a larger one costs more than it saves: SQLite scans
-/// its whole hash table at the end of every commit), far less than a deployment's database
-/// (32 MB at 10 000 records), so reads miss it; through the map a miss is a memory access
-/// instead of a `pread` into a fresh buffer (about 34 per re-encryption, counted with strace).
-/// Writes still go through the WAL and its `fsync` (the map is read-only): durability is
-/// unchanged.
-const SQLITE_MMAP_BYTES: u64 = 1 << 30;
-
-const SQLITE_MIGRATIONS: &[&str] = &[
-    // 1: the rows, the commit counter, the blobs.
-    "CREATE TABLE rows (key BLOB PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
-     CREATE TABLE clock (id INTEGER PRIMARY KEY CHECK (id = 0), last INTEGER NOT NULL);
-     INSERT INTO clock VALUES (0, 0);
-     CREATE TABLE blobs (hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;",
-    // 2: the rows in a rowid table, found through the primary key's index. A WITHOUT ROWID
-    // table keeps whole rows (record heads: ~800 bytes) in its interior pages too: about 6
-    // children per interior page, a tree 6 levels deep at 100 000 rows, and more pages
-    // rewritten per commit. The index holds only the keys (up to 69 bytes): a few levels.
-    "CREATE TABLE rows_v2 (key BLOB NOT NULL PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL);
-     INSERT INTO rows_v2 (key, version, value) SELECT key, version, value FROM rows ORDER BY key;
-     DROP TABLE rows;
-     ALTER TABLE rows_v2 RENAME TO rows;",
-];
 
 const PG_MIGRATIONS: &[&str] = &[
     // 1: the rows, the commit sequence, the blobs.
@@ -153,33 +108,7 @@ impl DbStore {
     /// Opens one connection and brings the schema up to [`SCHEMA_VERSION`].
     pub fn open(url: &DbUrl) -> Result<Self, OpenError> {
         match url {
-            DbUrl::Sqlite(spec) => {
-                // `PATH` or `PATH?synchronous=full|normal`.
-                let (path, sync) = match spec.rsplit_once("?synchronous=") {
-                    Some((p, s)) if s.eq_ignore_ascii_case("full") => (p, "FULL"),
-                    Some((p, s)) if s.eq_ignore_ascii_case("normal") => (p, "NORMAL"),
-                    Some(_) => {
-                        return Err(OpenError("sqlite: synchronous is full or normal".into()))
-                    }
-                    None => (spec.as_str(), "FULL"),
-                };
-                let mut c = rusqlite::Connection::open(path).map_err(open_err)?;
-                c.busy_timeout(std::time::Duration::from_secs(10))
-                    .map_err(open_err)?;
-                // WAL: readers never block the writer. synchronous=FULL (the default): a
-                // commit the server acknowledged survives a power loss too; NORMAL: it
-                // survives a killed server process (the WAL is written before the answer)
-                // but the last commits may be lost to a power loss, and no fsync per commit.
-                c.execute_batch(&format!(
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync};
-                     PRAGMA mmap_size={SQLITE_MMAP_BYTES};"
-                ))
-                .map_err(open_err)?;
-                // Every statement the store runs stays prepared (about 15 of them).
-                c.set_prepared_statement_cache_capacity(32);
-                migrate_sqlite(&mut c)?;
-                Ok(DbStore::Sqlite(Arc::new(Mutex::new(c))))
-            }
+            DbUrl::Sqlite(spec) => Ok(DbStore::Sqlite(Arc::new(Sqlite::open(spec)?))),
             DbUrl::Postgres(url) => {
                 let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(open_err)?;
                 migrate_pg(&mut c)?;
@@ -197,14 +126,18 @@ impl DbStore {
         }
     }
 
+    /// The SQLite connection (`None` on PostgreSQL).
+    pub fn sqlite(&self) -> Option<&Arc<Sqlite>> {
+        match self {
+            DbStore::Sqlite(c) => Some(c),
+            DbStore::Postgres(_) => None,
+        }
+    }
+
     /// Stores a blob under its SHA-256 (idempotent).
     pub fn put_blob(&self, hash: &[u8; 32], data: &[u8]) -> Result<(), StoreError> {
         match self {
-            DbStore::Sqlite(c) => lock(c)?
-                .prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")
-                .and_then(|mut s| s.execute(rusqlite::params![&hash[..], data]))
-                .map(drop)
-                .map_err(unavailable),
+            DbStore::Sqlite(c) => c.put_blob(hash, data),
             DbStore::Postgres(c) => {
                 let mut c = c.lock().map_err(unavailable)?;
                 c.execute(
@@ -220,13 +153,7 @@ impl DbStore {
     /// The blob stored under `hash`, if any.
     pub fn get_blob(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
         match self {
-            DbStore::Sqlite(c) => {
-                use rusqlite::OptionalExtension;
-                lock(c)?
-                    .prepare_cached("SELECT data FROM blobs WHERE hash = ?1")
-                    .and_then(|mut s| s.query_row([&hash[..]], |r| r.get(0)).optional())
-                    .map_err(unavailable)
-            }
+            DbStore::Sqlite(c) => c.get_blob(hash),
             DbStore::Postgres(c) => {
                 let mut c = c.lock().map_err(unavailable)?;
                 c.query_opt("SELECT data FROM blobs WHERE hash = $1", &[&&hash[..]])
@@ -241,24 +168,7 @@ impl DbStore {
     /// The current versions of `keys` (absent: 0), read in one snapshot.
     pub fn versions(&self, keys: &[&[u8]]) -> Result<Vec<RowVersion>, StoreError> {
         match self {
-            DbStore::Sqlite(c) => {
-                use rusqlite::OptionalExtension;
-                let c = lock(c)?;
-                in_read_tx(&c, || {
-                    let mut s = c
-                        .prepare_cached("SELECT version FROM rows WHERE key = ?1")
-                        .map_err(unavailable)?;
-                    keys.iter()
-                        .map(|k| {
-                            let v: Option<i64> = s
-                                .query_row([k], |r| r.get(0))
-                                .optional()
-                                .map_err(unavailable)?;
-                            Ok(v.map_or(RowVersion::ABSENT, version_of))
-                        })
-                        .collect()
-                })
-            }
+            DbStore::Sqlite(c) => c.versions(keys),
             DbStore::Postgres(c) => {
                 let mut c = c.lock().map_err(unavailable)?;
                 let mut tx = c
@@ -285,38 +195,6 @@ impl DbStore {
             }
         }
     }
-}
-
-fn migrate_sqlite(c: &mut rusqlite::Connection) -> Result<(), OpenError> {
-    let tx = c
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(open_err)?;
-    tx.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-        [],
-    )
-    .map_err(open_err)?;
-    let current: i64 = tx
-        .query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(open_err)?;
-    if current > SCHEMA_VERSION {
-        return Err(OpenError(format!(
-            "database schema {current} is newer than this server ({SCHEMA_VERSION})"
-        )));
-    }
-    for (i, m) in SQLITE_MIGRATIONS.iter().enumerate() {
-        let v = i as i64 + 1;
-        if v > current {
-            tx.execute_batch(m).map_err(open_err)?;
-            tx.execute("INSERT INTO schema_version VALUES (?1)", [v])
-                .map_err(open_err)?;
-        }
-    }
-    tx.commit().map_err(open_err)
 }
 
 fn migrate_pg(c: &mut postgres::Client) -> Result<(), OpenError> {
@@ -348,7 +226,7 @@ fn migrate_pg(c: &mut postgres::Client) -> Result<(), OpenError> {
 }
 
 /// The exclusive upper bound of the keys starting with `prefix` (`None`: no bound).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < 0xff {
@@ -359,7 +237,7 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-fn version_of(v: i64) -> RowVersion {
+pub(crate) fn version_of(v: i64) -> RowVersion {
     RowVersion(u64::try_from(v).unwrap_or(0))
 }
 
@@ -385,16 +263,7 @@ impl Store for DbStore {
             value,
         };
         match self {
-            DbStore::Sqlite(c) => {
-                use rusqlite::OptionalExtension;
-                lock(c)?
-                    .prepare_cached("SELECT version, value FROM rows WHERE key = ?1")
-                    .and_then(|mut s| {
-                        s.query_row([key], |r| Ok(row(r.get(0)?, r.get(1)?)))
-                            .optional()
-                    })
-                    .map_err(unavailable)
-            }
+            DbStore::Sqlite(c) => c.get(key),
             DbStore::Postgres(c) => {
                 let mut c = c.lock().map_err(unavailable)?;
                 let r = c
@@ -421,23 +290,7 @@ impl Store for DbStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let op = if strict { ">" } else { ">=" };
         match self {
-            DbStore::Sqlite(c) => {
-                let sql = format!(
-                    "SELECT key, version, value FROM rows WHERE key {op} ?1 AND (?2 IS NULL OR key < ?2) ORDER BY key LIMIT ?3"
-                );
-                let c = lock(c)?;
-                let mut s = c.prepare_cached(&sql).map_err(unavailable)?;
-                let rows = s
-                    .query_map(rusqlite::params![lower, end, limit], |r| {
-                        Ok(Row {
-                            key: r.get(0)?,
-                            version: version_of(r.get(1)?),
-                            value: r.get(2)?,
-                        })
-                    })
-                    .map_err(unavailable)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
-            }
+            DbStore::Sqlite(c) => c.scan(lower, strict, end, limit),
             DbStore::Postgres(c) => {
                 let sql = format!(
                     "SELECT key, version, value FROM rows WHERE key {op} $1 AND ($2::BYTEA IS NULL OR key < $2) ORDER BY key LIMIT $3"
@@ -458,90 +311,13 @@ impl Store for DbStore {
 
     fn commit(&self, changeset: &Changeset) -> Result<(), StoreError> {
         match self {
-            DbStore::Sqlite(c) => commit_sqlite(&*lock(c)?, changeset),
+            DbStore::Sqlite(c) => c.commit(changeset),
             DbStore::Postgres(c) => {
                 let mut c = c.lock().map_err(unavailable)?;
                 commit_pg(&mut c, changeset)
             }
         }
     }
-}
-
-/// Runs `f` in a read transaction (one snapshot), ended whatever `f` returns.
-fn in_read_tx<T>(
-    c: &rusqlite::Connection,
-    f: impl FnOnce() -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    run_cached(c, "BEGIN")?;
-    let r = f();
-    // Nothing was written: COMMIT only ends the snapshot.
-    let end = run_cached(c, "COMMIT");
-    if end.is_err() && !c.is_autocommit() {
-        let _ = run_cached(c, "ROLLBACK");
-    }
-    let r = r?;
-    end.map(|()| r)
-}
-
-fn commit_sqlite(c: &rusqlite::Connection, cs: &Changeset) -> Result<(), StoreError> {
-    use rusqlite::OptionalExtension;
-    if cs.is_read_only() {
-        // A pure read: check the versions in one read transaction (a snapshot).
-        return in_read_tx(c, || check_sqlite(c, cs));
-    }
-    run_cached(c, "BEGIN IMMEDIATE")?;
-    let result = (|| {
-        check_sqlite(c, cs)?;
-        let v: i64 = c
-            .prepare_cached("UPDATE clock SET last = last + 1 WHERE id = 0 RETURNING last")
-            .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
-            .map_err(unavailable)?
-            .ok_or(StoreError::Unavailable)?;
-        let mut put = c
-            .prepare_cached(
-                "INSERT INTO rows (key, version, value) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value",
-            )
-            .map_err(unavailable)?;
-        let mut del = c
-            .prepare_cached("DELETE FROM rows WHERE key = ?1")
-            .map_err(unavailable)?;
-        for w in cs.writes() {
-            match w {
-                Write::Put(k, value) => put.execute(rusqlite::params![k, v, value]),
-                Write::Delete(k) => del.execute([k]),
-            }
-            .map_err(unavailable)?;
-        }
-        Ok(())
-    })();
-    match result.and_then(|()| run_cached(c, "COMMIT")) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            // Nothing of the changeset stays (a failed COMMIT leaves the transaction open).
-            if !c.is_autocommit() {
-                let _ = run_cached(c, "ROLLBACK");
-            }
-            Err(e)
-        }
-    }
-}
-
-fn check_sqlite(c: &rusqlite::Connection, cs: &Changeset) -> Result<(), StoreError> {
-    use rusqlite::OptionalExtension;
-    let mut s = c
-        .prepare_cached("SELECT version FROM rows WHERE key = ?1")
-        .map_err(unavailable)?;
-    for (key, seen) in cs.reads() {
-        let now: Option<i64> = s
-            .query_row([key], |r| r.get(0))
-            .optional()
-            .map_err(unavailable)?;
-        if now.map_or(RowVersion::ABSENT, version_of) != *seen {
-            return Err(StoreError::Conflict);
-        }
-    }
-    Ok(())
 }
 
 fn commit_pg(c: &mut postgres::Client, cs: &Changeset) -> Result<(), StoreError> {

@@ -139,7 +139,8 @@ fn sqlite_schema_1_is_migrated() {
     let _ = std::fs::remove_file(&path);
     {
         let c = rusqlite::Connection::open(&path).expect("open");
-        c.execute_batch(SQLITE_MIGRATIONS[0]).expect("schema 1");
+        c.execute_batch(crate::sqlite::MIGRATIONS[0])
+            .expect("schema 1");
         c.execute_batch(
             "CREATE TABLE schema_version (version INTEGER NOT NULL);
              INSERT INTO schema_version VALUES (1);

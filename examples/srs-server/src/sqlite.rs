@@ -1,0 +1,391 @@
+//! The SQLite side of the store: one connection per process, WAL, the schema's migrations,
+//! and — once the server arms it — the **group transaction** that `durable.rs` ends.
+//!
+//! **One connection.** Every handle of a process shares one connection
+//! ([`crate::store::DbStore::share`]), each statement (and each commit) under its lock:
+//! SQLite runs one statement at a time on a database anyway, and in WAL mode a connection
+//! throws its whole page cache away whenever it starts a read and finds that *another*
+//! connection has committed. With one connection per handle, every served request committed,
+//! so every read of every other handle began on an emptied cache and fetched its pages again
+//! from the operating system (about 90 `pread`s per re-encryption); a single connection keeps
+//! its cache warm. Another process on the same file (the audit, a second server) is still
+//! safe: commits re-check their read set under the database's write lock.
+//!
+//! **Commits.** Without the group commit (`synchronous=normal`, `full-per-commit`, or any
+//! program but the server), a changeset is one transaction: `BEGIN IMMEDIATE` (the database's
+//! one write lock), the read set re-checked, the writes, `COMMIT`. With it
+//! ([`Sqlite::start_group_commit`], `synchronous=full`), a changeset is a `SAVEPOINT` inside
+//! one transaction left open across operations: the first changeset begins it, every later
+//! one joins it, and the `fsync` leader of [`GroupCommit::durable`] commits it (`COMMIT`, then
+//! the WAL's `fsync`). So the operations of a group share not only the `fsync` but the commit
+//! itself: the pages they all touch (the rows table's last leaf, the commit counter, the
+//! replay-expiry index's end) go to the WAL once per group instead of once per operation, and
+//! `BEGIN`/`COMMIT` run once. A changeset that fails rolls back to its savepoint (the whole
+//! transaction if it began it), leaving the others'. Reads between see the group's writes —
+//! which is safe because no answer leaves the server before its group is committed and on
+//! disk (`server.rs` waits for [`Sqlite::durable`] after every operation, whatever its outcome).
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use rusqlite::OptionalExtension;
+use sesphr::srs::{Changeset, Row, RowVersion, StoreError, Write};
+
+use crate::durable::{Durability, GroupCommit};
+use crate::store::{open_err, unavailable, version_of, OpenError, SCHEMA_VERSION};
+
+/// How much of the database file SQLite reads through a memory map, in bytes. The page
+/// cache keeps SQLite's default (2 MiB; a larger one costs more than it saves: SQLite scans
+/// its whole hash table at the end of every commit), far less than a deployment's database
+/// (32 MB at 10 000 records), so reads miss it; through the map a miss is a memory access
+/// instead of a `pread` into a fresh buffer (about 34 per re-encryption, counted with strace).
+/// Writes still go through the WAL and its `fsync` (the map is read-only): durability is
+/// unchanged.
+const MMAP_BYTES: u64 = 1 << 30;
+
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: the rows, the commit counter, the blobs.
+    "CREATE TABLE rows (key BLOB PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
+     CREATE TABLE clock (id INTEGER PRIMARY KEY CHECK (id = 0), last INTEGER NOT NULL);
+     INSERT INTO clock VALUES (0, 0);
+     CREATE TABLE blobs (hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;",
+    // 2: the rows in a rowid table, found through the primary key's index. A WITHOUT ROWID
+    // table keeps whole rows (record heads: ~800 bytes) in its interior pages too: about 6
+    // children per interior page, a tree 6 levels deep at 100 000 rows, and more pages
+    // rewritten per commit. The index holds only the keys (up to 69 bytes): a few levels.
+    "CREATE TABLE rows_v2 (key BLOB NOT NULL PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL);
+     INSERT INTO rows_v2 (key, version, value) SELECT key, version, value FROM rows ORDER BY key;
+     DROP TABLE rows;
+     ALTER TABLE rows_v2 RENAME TO rows;",
+];
+
+/// The one SQLite connection of a process, and its group commit once armed.
+#[derive(Debug)]
+pub struct Sqlite {
+    conn: Mutex<rusqlite::Connection>,
+    path: PathBuf,
+    durability: Durability,
+    group: OnceLock<GroupCommit>,
+}
+
+/// Runs one of the fixed statements without parameters or rows (`BEGIN`, `COMMIT`, …)
+/// from the statement cache: `execute_batch` would parse it again on every call.
+fn run_cached(c: &rusqlite::Connection, sql: &str) -> Result<(), StoreError> {
+    c.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(drop)
+        .map_err(unavailable)
+}
+
+impl Sqlite {
+    /// Opens `PATH` or `PATH?synchronous=full|full-per-commit|normal` and brings the schema
+    /// up to [`SCHEMA_VERSION`].
+    pub(crate) fn open(spec: &str) -> Result<Self, OpenError> {
+        let (path, durability) = match spec.rsplit_once("?synchronous=") {
+            Some((p, s)) => match Durability::parse(s) {
+                Some(d) => (p, d),
+                None => {
+                    return Err(OpenError(
+                        "sqlite: synchronous is full, full-per-commit or normal".into(),
+                    ))
+                }
+            },
+            None => (spec, Durability::default()),
+        };
+        let mut c = rusqlite::Connection::open(path).map_err(open_err)?;
+        c.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        // WAL: readers never block the writer. `full` (the default) and `full-per-commit`
+        // start with SQLite's own FULL, an fsync inside every COMMIT (what any program
+        // opening the store gets); the server then arms the group commit for `full`
+        // (`start_group_commit`). `normal`: an acknowledged write survives a killed server
+        // process (the WAL is written before the answer), not a power cut.
+        c.execute_batch(&format!(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous={};
+             PRAGMA mmap_size={MMAP_BYTES};",
+            durability.pragma()
+        ))
+        .map_err(open_err)?;
+        // Every statement the store runs stays prepared (about 15 of them).
+        c.set_prepared_statement_cache_capacity(32);
+        migrate(&mut c)?;
+        Ok(Self {
+            conn: Mutex::new(c),
+            path: PathBuf::from(path),
+            durability,
+            group: OnceLock::new(),
+        })
+    }
+
+    /// The connection, locked for one statement or one transaction.
+    pub fn lock(&self) -> Result<MutexGuard<'_, rusqlite::Connection>, StoreError> {
+        self.conn.lock().map_err(unavailable)
+    }
+
+    /// Arms the group commit if the database was opened with `synchronous=full` (returns
+    /// whether it did). From then on a commit returns before it is on disk, and **nothing
+    /// read from this store may leave the program before [`durable`](Self::durable)
+    /// returns**: the server waits for it after every operation.
+    pub fn start_group_commit(&self) -> Result<bool, StoreError> {
+        if self.durability != Durability::Full {
+            return Ok(false);
+        }
+        if self.group.get().is_none() {
+            // NORMAL underneath: the WAL is written at COMMIT, and `durable` syncs it.
+            run_cached(&*self.lock()?, "PRAGMA synchronous=NORMAL")?;
+            let _ = self.group.set(GroupCommit::new(&self.path));
+        }
+        Ok(true)
+    }
+
+    /// The armed group commit, if any.
+    pub fn group_commit(&self) -> Option<&GroupCommit> {
+        self.group.get()
+    }
+
+    /// Returns once everything written so far is committed and on disk (at once if the group
+    /// commit is not armed).
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        match self.group.get() {
+            Some(g) => g.durable(g.written(), || self.end_group()).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Commits the open group transaction, if there is one.
+    fn end_group(&self) -> Result<(), StoreError> {
+        let c = self.lock()?;
+        if c.is_autocommit() {
+            return Ok(());
+        }
+        run_cached(&c, "COMMIT").inspect_err(|_| {
+            if !c.is_autocommit() {
+                let _ = run_cached(&c, "ROLLBACK");
+            }
+        })
+    }
+
+    /// Counts a changeset that wrote rows, with the connection still locked (`durable.rs`).
+    fn wrote(&self) {
+        if let Some(g) = self.group.get() {
+            g.wrote();
+        }
+    }
+
+    pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Row>, StoreError> {
+        self.lock()?
+            .prepare_cached("SELECT version, value FROM rows WHERE key = ?1")
+            .and_then(|mut s| {
+                s.query_row([key], |r| {
+                    Ok(Row {
+                        key: key.to_vec(),
+                        version: version_of(r.get(0)?),
+                        value: r.get(1)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(unavailable)
+    }
+
+    /// Up to `limit` rows with keys `>= lower` (`> lower` if `strict`) and `< end`.
+    pub(crate) fn scan(
+        &self,
+        lower: &[u8],
+        strict: bool,
+        end: Option<Vec<u8>>,
+        limit: i64,
+    ) -> Result<Vec<Row>, StoreError> {
+        let op = if strict { ">" } else { ">=" };
+        let sql = format!(
+            "SELECT key, version, value FROM rows WHERE key {op} ?1 AND (?2 IS NULL OR key < ?2) ORDER BY key LIMIT ?3"
+        );
+        let c = self.lock()?;
+        let mut s = c.prepare_cached(&sql).map_err(unavailable)?;
+        let rows = s
+            .query_map(rusqlite::params![lower, end, limit], |r| {
+                Ok(Row {
+                    key: r.get(0)?,
+                    version: version_of(r.get(1)?),
+                    value: r.get(2)?,
+                })
+            })
+            .map_err(unavailable)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+    }
+
+    pub(crate) fn commit(&self, cs: &Changeset) -> Result<(), StoreError> {
+        let c = self.lock()?;
+        if cs.is_read_only() {
+            // A pure read: check the versions in one snapshot.
+            return snapshot(&c, || check(&c, cs));
+        }
+        if self.group.get().is_none() {
+            run_cached(&c, "BEGIN IMMEDIATE")?;
+            return apply(&c, cs)
+                .and_then(|()| run_cached(&c, "COMMIT"))
+                .inspect_err(|_| {
+                    // Nothing of the changeset stays (a failed COMMIT leaves the
+                    // transaction open).
+                    if !c.is_autocommit() {
+                        let _ = run_cached(&c, "ROLLBACK");
+                    }
+                });
+        }
+        let began = c.is_autocommit();
+        if began {
+            run_cached(&c, "BEGIN IMMEDIATE")?;
+        }
+        let joined = run_cached(&c, "SAVEPOINT op")
+            .and_then(|()| apply(&c, cs).and_then(|()| run_cached(&c, "RELEASE op")));
+        match joined {
+            Ok(()) => {
+                self.wrote();
+                Ok(())
+            }
+            Err(e) => {
+                // Only this changeset goes: the whole transaction if it began it (so no
+                // empty transaction keeps the write lock), else back to its savepoint.
+                if began {
+                    let _ = run_cached(&c, "ROLLBACK");
+                } else if !c.is_autocommit() {
+                    let _ = run_cached(&c, "ROLLBACK TO op")
+                        .and_then(|()| run_cached(&c, "RELEASE op"));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Stores a blob under its SHA-256 (idempotent).
+    pub(crate) fn put_blob(&self, hash: &[u8; 32], data: &[u8]) -> Result<(), StoreError> {
+        let c = self.lock()?;
+        c.prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(rusqlite::params![&hash[..], data]))
+            .map_err(unavailable)?;
+        self.wrote();
+        Ok(())
+    }
+
+    /// The blob stored under `hash`, if any.
+    pub(crate) fn get_blob(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.lock()?
+            .prepare_cached("SELECT data FROM blobs WHERE hash = ?1")
+            .and_then(|mut s| s.query_row([&hash[..]], |r| r.get(0)).optional())
+            .map_err(unavailable)
+    }
+
+    /// The current versions of `keys` (absent: 0), read in one snapshot.
+    pub(crate) fn versions(&self, keys: &[&[u8]]) -> Result<Vec<RowVersion>, StoreError> {
+        let c = self.lock()?;
+        snapshot(&c, || {
+            let mut s = c
+                .prepare_cached("SELECT version FROM rows WHERE key = ?1")
+                .map_err(unavailable)?;
+            keys.iter()
+                .map(|k| {
+                    let v: Option<i64> = s
+                        .query_row([k], |r| r.get(0))
+                        .optional()
+                        .map_err(unavailable)?;
+                    Ok(v.map_or(RowVersion::ABSENT, version_of))
+                })
+                .collect()
+        })
+    }
+}
+
+/// Runs `f` in one snapshot: a read transaction ended whatever `f` returns, or the open
+/// group transaction (already one snapshot, which no other writer can change).
+fn snapshot<T>(
+    c: &rusqlite::Connection,
+    f: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    if !c.is_autocommit() {
+        return f();
+    }
+    run_cached(c, "BEGIN")?;
+    let r = f();
+    // Nothing was written: COMMIT only ends the snapshot.
+    let end = run_cached(c, "COMMIT");
+    if end.is_err() && !c.is_autocommit() {
+        let _ = run_cached(c, "ROLLBACK");
+    }
+    let r = r?;
+    end.map(|()| r)
+}
+
+/// Checks the read set and applies the writes, inside a write transaction.
+fn apply(c: &rusqlite::Connection, cs: &Changeset) -> Result<(), StoreError> {
+    check(c, cs)?;
+    let v: i64 = c
+        .prepare_cached("UPDATE clock SET last = last + 1 WHERE id = 0 RETURNING last")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+        .map_err(unavailable)?
+        .ok_or(StoreError::Unavailable)?;
+    let mut put = c
+        .prepare_cached(
+            "INSERT INTO rows (key, version, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value",
+        )
+        .map_err(unavailable)?;
+    let mut del = c
+        .prepare_cached("DELETE FROM rows WHERE key = ?1")
+        .map_err(unavailable)?;
+    for w in cs.writes() {
+        match w {
+            Write::Put(k, value) => put.execute(rusqlite::params![k, v, value]),
+            Write::Delete(k) => del.execute([k]),
+        }
+        .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+fn check(c: &rusqlite::Connection, cs: &Changeset) -> Result<(), StoreError> {
+    let mut s = c
+        .prepare_cached("SELECT version FROM rows WHERE key = ?1")
+        .map_err(unavailable)?;
+    for (key, seen) in cs.reads() {
+        let now: Option<i64> = s
+            .query_row([key], |r| r.get(0))
+            .optional()
+            .map_err(unavailable)?;
+        if now.map_or(RowVersion::ABSENT, version_of) != *seen {
+            return Err(StoreError::Conflict);
+        }
+    }
+    Ok(())
+}
+
+fn migrate(c: &mut rusqlite::Connection) -> Result<(), OpenError> {
+    let tx = c
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(open_err)?;
+    tx.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+        [],
+    )
+    .map_err(open_err)?;
+    let current: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(open_err)?;
+    if current > SCHEMA_VERSION {
+        return Err(OpenError(format!(
+            "database schema {current} is newer than this server ({SCHEMA_VERSION})"
+        )));
+    }
+    for (i, m) in MIGRATIONS.iter().enumerate() {
+        let v = i as i64 + 1;
+        if v > current {
+            tx.execute_batch(m).map_err(open_err)?;
+            tx.execute("INSERT INTO schema_version VALUES (?1)", [v])
+                .map_err(open_err)?;
+        }
+    }
+    tx.commit().map_err(open_err)
+}
