@@ -246,3 +246,56 @@ fn a_failed_commit_or_fsync_poisons_every_later_answer() {
     assert_eq!(block_on(g.durable(1, fails)), Err(StoreError::Unavailable));
     assert_eq!(block_on(g.durable(0, ok)), Err(StoreError::Unavailable));
 }
+
+/// A request dropped while it waits for its group (its client gone) still gets its write
+/// committed: the wait is handed to a task of its own. Without that, the write would sit in
+/// the open transaction, holding the write lock, until some later request's commit.
+#[test]
+fn a_dropped_request_still_commits_its_write() {
+    use crate::server::{execute, Pool};
+    let mut rng = rand_core::OsRng;
+    let path = temp_db("dropped");
+    let url = DbUrl::Sqlite(path);
+    let s = DbStore::open(&url).expect("open");
+    let other = DbStore::open(&url).expect("second connection");
+    let key = sesphr::sign::SigningKey::random(&mut rng);
+    let pool = std::sync::Arc::new(Pool::new(url, key.clone(), "t", 4, s).expect("pool"));
+    let srs_id = sesphr::srs::SrsId::new(&key.verifying_key(), "t");
+    let now = crate::server::now(); // the server checks its window against its own clock
+    let admin = PrincipalKeys::random(&mut rng);
+    let boot = Client::new(&admin, PrincipalId::new([1; 16]), srs_id)
+        .register(Role::Admin, now, &mut rng)
+        .expect("sign");
+    let doctor = PrincipalKeys::random(&mut rng);
+    let reg = Client::new(&doctor, PrincipalId::new([2; 16]), srs_id)
+        .register(Role::Doctor, now, &mut rng)
+        .expect("sign");
+    let g = pool_group(&pool);
+    block_on(async {
+        pool.run(move |h, _| Ok(h.bootstrap(&boot, now)?))
+            .await
+            .expect("bootstrap");
+        let committed = other.scan(&[], None, 1000).expect("scan").len();
+        // Another operation "executing": the wait delays, so it is pending when dropped.
+        let busy = g.executing();
+        let wait = pool.run(move |h, p| Ok(execute(h, p, &reg)?));
+        let dropped = tokio::time::timeout(std::time::Duration::ZERO, wait).await;
+        assert!(
+            dropped.is_err(),
+            "the wait was pending when the request was dropped: {dropped:?}"
+        );
+        drop(busy);
+        for _ in 0..200 {
+            if other.scan(&[], None, 1000).expect("scan").len() > committed {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("the dropped request's write was never committed");
+    });
+}
+
+/// The pool's group commit (armed by `Pool::new` on `synchronous=full`).
+fn pool_group(pool: &crate::server::Pool) -> &GroupCommit {
+    pool.group_commit().expect("armed by the pool")
+}

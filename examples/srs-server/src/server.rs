@@ -159,8 +159,8 @@ impl Pool {
     /// Returns once everything written so far is committed and on disk (at once without
     /// the group commit). Every request waits here before answering, whatever its outcome:
     /// a refusal too may rest on another request's fresh write, and no answer may reveal a
-    /// write a power cut could still undo. The wait runs as its own task, so a request
-    /// dropped meanwhile (its client gone) still commits what it wrote.
+    /// write a power cut could still undo. A request dropped while it waits (its client
+    /// gone) hands the wait to a task of its own, so what it wrote is still committed.
     pub async fn durable(&self) -> Result<(), ApiError> {
         let Some(s) = self.shared.as_ref().and_then(DbStore::sqlite) else {
             return Ok(());
@@ -169,18 +169,14 @@ impl Pool {
             Some(g) if !g.settled(g.written()) => {}
             _ => return Ok(()),
         }
-        let s = s.clone();
-        tokio::spawn(async move { s.durable().await })
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "a commit task failed");
-                ApiError::from(StoreError::Unavailable)
-            })?
-            .map_err(ApiError::from)
+        let mut finish = FinishOnDrop(Some(s.clone()));
+        let r = s.durable().await;
+        finish.0 = None;
+        r.map_err(ApiError::from)
     }
 
     /// The SQLite group commit (`None` on PostgreSQL or without `synchronous=full`).
-    fn group_commit(&self) -> Option<&GroupCommit> {
+    pub(crate) fn group_commit(&self) -> Option<&GroupCommit> {
         self.shared
             .as_ref()
             .and_then(DbStore::sqlite)
@@ -221,6 +217,23 @@ impl Pool {
             }
         }
         r
+    }
+}
+
+/// Finishes a dropped durability wait in a task of its own (see [`Pool::durable`]).
+struct FinishOnDrop(Option<Arc<crate::sqlite::Sqlite>>);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    if let Err(e) = s.durable().await {
+                        tracing::warn!(?e, "the commit of a dropped request failed");
+                    }
+                });
+            }
+        }
     }
 }
 
