@@ -34,7 +34,7 @@
 //! server restarts.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -84,7 +84,11 @@ pub const COMMIT_DELAY: Duration = Duration::from_millis(2);
 /// The group commit of one SQLite database (see the module's notes).
 #[derive(Debug)]
 pub struct GroupCommit {
+    /// The WAL's name (for logs) and the file itself, opened once: a descriptor held from
+    /// the start is told of every write-back error on the file since it was opened (a
+    /// fresh one per `fsync` would miss those reported to SQLite's own checkpoint syncs).
     wal: PathBuf,
+    wal_file: std::fs::File,
     /// Commits that wrote something, counted before their connection is released.
     written: AtomicU64,
     /// Operations executing now (between [`executing`](Self::executing) and its guard's drop).
@@ -93,8 +97,6 @@ pub struct GroupCommit {
     progress: tokio::sync::Notify,
     state: Mutex<SyncState>,
     done: tokio::sync::Notify,
-    /// Whether the WAL's directory entry has been synced (once: the file is created once).
-    dir_synced: AtomicBool,
     /// `fsync`s run (for `/v1/stats`: commits per `fsync` is the group size).
     syncs: AtomicU64,
 }
@@ -107,6 +109,19 @@ enum Next {
     Delay,
     /// Lead: `COMMIT` and `fsync`.
     Sync,
+}
+
+/// A leader between its claim and its result: dropped only by a panic (the normal path
+/// forgets it), it poisons the store and releases the claim, so no waiter hangs.
+struct Leading<'a>(&'a GroupCommit);
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.in_flight = false;
+        drop(s);
+        self.0.poison("the group's leader panicked");
+    }
 }
 
 /// An executing operation (see [`GroupCommit::executing`]).
@@ -131,20 +146,43 @@ struct SyncState {
 }
 
 impl GroupCommit {
-    /// The group commit of the database at `path` (its WAL is `PATH-wal`, SQLite's name).
-    pub fn new(path: &Path) -> Self {
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
-        Self {
-            wal: wal.into(),
+    /// The group commit over the WAL file `wal` (which must exist: SQLite creates it when
+    /// the database enters WAL mode). Syncs its directory once, so the file's entry is on
+    /// disk too.
+    pub fn open(wal: &Path) -> std::io::Result<Self> {
+        let wal_file = std::fs::File::open(wal)?;
+        let dir = match wal.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir)?.sync_all()?;
+        Ok(Self {
+            wal: wal.to_path_buf(),
+            wal_file,
             written: AtomicU64::new(0),
             executing: AtomicUsize::new(0),
             progress: tokio::sync::Notify::new(),
             state: Mutex::new(SyncState::default()),
             done: tokio::sync::Notify::new(),
-            dir_synced: AtomicBool::new(false),
             syncs: AtomicU64::new(0),
-        }
+        })
+    }
+
+    /// Stops every acknowledgement from now on (a lost or unsyncable group; `why` is logged).
+    pub fn poison(&self, why: &str) {
+        tracing::error!(
+            why,
+            "the group commit failed: no write is acknowledged until a restart"
+        );
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.failed = true;
+        drop(s);
+        self.done.notify_waiters();
+    }
+
+    /// Whether the store is poisoned (every request gets 503 without running).
+    pub fn is_failed(&self) -> bool {
+        self.state.lock().map_or(true, |s| s.failed)
     }
 
     /// Counts a commit that wrote rows. Call it before the connection is released.
@@ -236,7 +274,9 @@ impl GroupCommit {
                 Next::Sync => {}
             }
             // Every changeset counted by now is in the open transaction or an earlier,
-            // committed one: this COMMIT and `fsync` cover them all, not only ours.
+            // committed one: this COMMIT and `fsync` cover them all, not only ours. A panic
+            // in between would leave the claim set forever: the guard poisons instead.
+            let lead = Leading(self);
             let covers = self.written();
             let result = end().and_then(|()| {
                 self.sync().map_err(|e| {
@@ -244,35 +284,28 @@ impl GroupCommit {
                     StoreError::Unavailable
                 })
             });
+            std::mem::forget(lead);
             let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
             s.in_flight = false;
             match result {
-                Ok(()) => s.synced = s.synced.max(covers),
+                Ok(()) => {
+                    s.synced = s.synced.max(covers);
+                    drop(s);
+                    self.done.notify_waiters();
+                }
                 Err(_) => {
-                    tracing::error!(
-                        "the group commit failed: no write is acknowledged until a restart"
-                    );
-                    s.failed = true;
+                    drop(s);
+                    self.poison("COMMIT or fsync failed");
                 }
             }
-            drop(s);
-            self.done.notify_waiters();
         }
     }
 
-    /// `fdatasync` of the WAL (and, the first time, of its directory). Run on the caller's
-    /// thread: on SQLite the server's operations run on the runtime's workers (`server.rs`),
-    /// and this is one blocking call per group, with no lock held.
+    /// `fdatasync` of the WAL. Run on the caller's thread: on SQLite the server's operations
+    /// run on the runtime's workers (`server.rs`), and this is one blocking call per group,
+    /// with no lock held.
     fn sync(&self) -> std::io::Result<()> {
-        std::fs::File::open(&self.wal)?.sync_data()?;
-        if !self.dir_synced.load(Ordering::Acquire) {
-            let dir = match self.wal.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            std::fs::File::open(dir)?.sync_all()?;
-            self.dir_synced.store(true, Ordering::Release);
-        }
+        self.wal_file.sync_data()?;
         self.syncs.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }

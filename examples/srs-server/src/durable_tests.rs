@@ -227,24 +227,98 @@ fn concurrent_writes_share_commits() {
     assert!(store.get_blob(&[63; 32]).expect("get").is_some());
 }
 
-/// A failed `fsync` (here: the WAL is not where it should be) fails the waiting answer and
-/// every later one, even one asking for nothing new; so does a failed commit.
+/// A failed commit fails the waiting answer and every later one, even one asking for
+/// nothing new; a WAL that is not there cannot be armed.
 #[test]
-fn a_failed_commit_or_fsync_poisons_every_later_answer() {
-    let g = GroupCommit::new(Path::new("/nonexistent-srs-dir/t.db"));
+fn a_failed_commit_poisons_every_later_answer() {
+    assert!(GroupCommit::open(Path::new("/nonexistent-srs-dir/t.db-wal")).is_err());
+    let path = temp_db("commit-fails");
+    let _store = DbStore::open(&DbUrl::Sqlite(path.clone())).expect("open: creates the WAL");
+    let g = GroupCommit::open(Path::new(&format!("{path}-wal"))).expect("the WAL");
     let ok = || Ok(());
     assert_eq!(block_on(g.durable(0, ok)), Ok(()), "nothing to sync yet");
     g.wrote();
-    assert_eq!(block_on(g.durable(1, ok)), Err(StoreError::Unavailable));
+    let fails = || Err(StoreError::Unavailable);
+    assert!(!g.is_failed());
+    assert_eq!(block_on(g.durable(1, fails)), Err(StoreError::Unavailable));
+    assert!(g.is_failed());
     assert_eq!(block_on(g.durable(0, ok)), Err(StoreError::Unavailable));
     assert_eq!(g.syncs(), 0);
+}
 
-    let path = temp_db("commit-fails");
-    let g = GroupCommit::new(Path::new(&path));
-    g.wrote();
-    let fails = || Err(StoreError::Unavailable);
-    assert_eq!(block_on(g.durable(1, fails)), Err(StoreError::Unavailable));
-    assert_eq!(block_on(g.durable(0, ok)), Err(StoreError::Unavailable));
+/// SQLite rolls a whole transaction back on some errors (here a full database while a blob
+/// joins the group): the group's counted changesets are then gone, and no one may be told
+/// they are on disk. Either the group survived and is committed, or the store is poisoned.
+#[test]
+fn a_group_sqlite_rolled_back_is_never_acknowledged() {
+    let mut rng = rand_core::OsRng;
+    let url = DbUrl::Sqlite(temp_db("rolled-back"));
+    let s = DbStore::open(&url).expect("open");
+    let other = DbStore::open(&url).expect("second connection");
+    assert_eq!(sqlite(&s).start_group_commit(), Ok(true));
+    let key = sesphr::sign::SigningKey::random(&mut rng);
+    let mut srs = Srs::new(&s, key, "t", Default::default());
+    let admin = PrincipalKeys::random(&mut rng);
+    let now = Timestamp::new(1_700_000_000);
+    let reg = Client::new(&admin, PrincipalId::new([1; 16]), srs.id())
+        .register(Role::Admin, now, &mut rng)
+        .expect("sign");
+    srs.bootstrap(&reg, now).expect("bootstrap");
+    register(&mut srs, 2, &mut rng);
+    let counted = s.scan(&[], None, 1000).expect("scan");
+    {
+        let c = sqlite(&s).lock().expect("lock");
+        let pages: i64 = c
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .expect("pages");
+        c.query_row(
+            &format!("PRAGMA max_page_count = {}", pages + 2),
+            [],
+            |_| Ok(()),
+        )
+        .expect("cap");
+    }
+    assert_eq!(
+        s.put_blob(&[7; 32], &vec![7; 1 << 20]),
+        Err(StoreError::Unavailable),
+        "the database is full"
+    );
+    let g = sqlite(&s).group_commit().expect("armed");
+    match block_on(sqlite(&s).durable()) {
+        Ok(()) => assert_eq!(other.scan(&[], None, 1000).expect("scan"), counted),
+        Err(e) => {
+            assert_eq!(e, StoreError::Unavailable);
+            assert!(g.is_failed(), "a lost group poisons the store");
+            assert!(other.scan(&[], None, 1000).expect("scan").is_empty());
+            // Nothing more runs on a poisoned store.
+            assert_eq!(
+                sesphr::srs::Store::commit(&s, &sesphr::srs::Changeset::default()),
+                Ok(()),
+                "a pure read still reads"
+            );
+        }
+    }
+}
+
+/// What another connection (another process on the file) committed may not be on disk
+/// yet: an answer resting on it waits for a WAL fsync of its own.
+#[test]
+fn another_connections_commits_wait_for_an_fsync() {
+    let path = temp_db("foreign");
+    let s = DbStore::open(&DbUrl::Sqlite(path.clone())).expect("open");
+    let other = DbStore::open(&DbUrl::Sqlite(format!("{path}?synchronous=normal"))).expect("other");
+    assert_eq!(sqlite(&s).start_group_commit(), Ok(true));
+    let g = sqlite(&s).group_commit().expect("armed");
+    sqlite(&s).note_foreign_commits().expect("look");
+    block_on(sqlite(&s).durable()).expect("durable");
+    let before = g.syncs();
+    sqlite(&s).note_foreign_commits().expect("look");
+    assert!(g.settled(g.written()), "nothing new from anyone");
+    other.put_blob(&[1; 32], b"theirs").expect("put");
+    sqlite(&s).note_foreign_commits().expect("look");
+    assert!(!g.settled(g.written()), "their commit is counted");
+    block_on(sqlite(&s).durable()).expect("durable");
+    assert_eq!(g.syncs(), before + 1);
 }
 
 /// A request dropped while it waits for its group (its client gone) still gets its write

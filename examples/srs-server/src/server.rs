@@ -112,6 +112,7 @@ impl Pool {
         F: FnOnce(&mut Srs<DbStore>, &Pool) -> Result<T, ApiError> + Send + 'static,
     {
         if self.shared.is_some() {
+            self.refuse_if_poisoned()?;
             let permit = self
                 .permits
                 .acquire()
@@ -135,6 +136,7 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce(&mut Srs<DbStore>, &Pool) -> Result<T, ApiError> + Send + 'static,
     {
+        self.refuse_if_poisoned()?;
         let permit = self
             .permits
             .acquire()
@@ -143,17 +145,27 @@ impl Pool {
         let pool = self.clone();
         let r = tokio::task::spawn_blocking(move || pool.with_handle(f))
             .await
-            .map_err(|e| {
+            .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "a request task failed");
-                ApiError::Http(
+                Err(ApiError::Http(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     "internal error".into(),
-                )
-            })?;
+                ))
+            });
         drop(permit);
+        // Even a failed task's answer waits: it may have written before failing.
         self.durable().await?;
         r
+    }
+
+    /// A poisoned store runs nothing more (a write would only open a group no one commits,
+    /// holding SQLite's write lock until the restart).
+    fn refuse_if_poisoned(&self) -> Result<(), ApiError> {
+        match self.group_commit() {
+            Some(g) if g.is_failed() => Err(StoreError::Unavailable.into()),
+            _ => Ok(()),
+        }
     }
 
     /// Returns once everything written so far is committed and on disk (at once without
@@ -165,6 +177,7 @@ impl Pool {
         let Some(s) = self.shared.as_ref().and_then(DbStore::sqlite) else {
             return Ok(());
         };
+        s.note_foreign_commits()?;
         match s.group_commit() {
             Some(g) if !g.settled(g.written()) => {}
             _ => return Ok(()),
@@ -335,6 +348,7 @@ async fn stats(State(pool): AppState) -> Json<serde_json::Value> {
         "ops": pool.ops.load(Ordering::Relaxed),
         "conflicts_retried": pool.conflicts.load(Ordering::Relaxed),
         "wal_syncs": pool.wal_syncs(),
+        "poisoned": pool.group_commit().map(GroupCommit::is_failed),
     }))
 }
 

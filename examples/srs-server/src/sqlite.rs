@@ -62,10 +62,28 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 /// The one SQLite connection of a process, and its group commit once armed.
 #[derive(Debug)]
 pub struct Sqlite {
-    conn: Mutex<rusqlite::Connection>,
-    path: PathBuf,
+    conn: Mutex<Conn>,
     durability: Durability,
     group: OnceLock<GroupCommit>,
+}
+
+/// The connection and what the group commit tracks about it (under the same lock).
+#[derive(Debug)]
+pub struct Conn {
+    c: rusqlite::Connection,
+    /// Counted changesets sit in the open group transaction. If SQLite ever ends that
+    /// transaction by itself (it rolls the whole transaction back on an I/O error, a full
+    /// disk or no memory, whatever statement hit it), they are gone: see [`Sqlite::lock`].
+    group_open: bool,
+    /// The last `PRAGMA data_version` seen: it changes when *another* connection commits.
+    data_version: i64,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = rusqlite::Connection;
+    fn deref(&self) -> &rusqlite::Connection {
+        &self.c
+    }
 }
 
 /// Runs one of the fixed statements without parameters or rows (`BEGIN`, `COMMIT`, …)
@@ -100,9 +118,18 @@ impl Sqlite {
         // opening the store gets); the server then arms the group commit for `full`
         // (`start_group_commit`). `normal`: an acknowledged write survives a killed server
         // process (the WAL is written before the answer), not a power cut.
+        // temp_store=MEMORY: the savepoints' sub-journals (the pages a changeset changes
+        // inside a group) stay in memory instead of spilling to a temporary file.
+        let mode: String = c
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(open_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(OpenError(format!(
+                "sqlite: the database refused WAL mode ({mode})"
+            )));
+        }
         c.execute_batch(&format!(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous={};
-             PRAGMA mmap_size={MMAP_BYTES};",
+            "PRAGMA synchronous={}; PRAGMA mmap_size={MMAP_BYTES}; PRAGMA temp_store=MEMORY;",
             durability.pragma()
         ))
         .map_err(open_err)?;
@@ -110,16 +137,35 @@ impl Sqlite {
         c.set_prepared_statement_cache_capacity(32);
         migrate(&mut c)?;
         Ok(Self {
-            conn: Mutex::new(c),
-            path: PathBuf::from(path),
+            conn: Mutex::new(Conn {
+                c,
+                group_open: false,
+                data_version: 0,
+            }),
             durability,
             group: OnceLock::new(),
         })
     }
 
-    /// The connection, locked for one statement or one transaction.
-    pub fn lock(&self) -> Result<MutexGuard<'_, rusqlite::Connection>, StoreError> {
-        self.conn.lock().map_err(unavailable)
+    /// The connection, locked for one statement or one transaction. With the group commit,
+    /// this is where a group transaction that SQLite rolled back by itself is noticed: its
+    /// counted changesets are lost, so the store is poisoned (no waiter of that group, nor
+    /// anyone after, is told its write is on disk).
+    pub fn lock(&self) -> Result<MutexGuard<'_, Conn>, StoreError> {
+        let mut c = self.conn.lock().map_err(unavailable)?;
+        if c.group_open && c.c.is_autocommit() {
+            c.group_open = false;
+            self.poison("SQLite rolled the group transaction back");
+            return Err(StoreError::Unavailable);
+        }
+        Ok(c)
+    }
+
+    /// Stops every acknowledgement (see `durable.rs`).
+    fn poison(&self, why: &str) {
+        if let Some(g) = self.group.get() {
+            g.poison(why);
+        }
     }
 
     /// Arms the group commit if the database was opened with `synchronous=full` (returns
@@ -131,11 +177,43 @@ impl Sqlite {
             return Ok(false);
         }
         if self.group.get().is_none() {
+            let c = self.lock()?;
+            // The WAL SQLite really uses: its own resolved name (a symlink or a `file:` URI
+            // in `--db` would make the text's `PATH-wal` another file), opened once.
+            let wal = match c.path() {
+                Some(p) if !p.is_empty() => PathBuf::from(format!("{p}-wal")),
+                _ => {
+                    return Err(unavailable(
+                        "sqlite: the group commit needs a database file",
+                    ))
+                }
+            };
+            let g = GroupCommit::open(&wal)
+                .map_err(|e| unavailable(format!("{}: {e}", wal.display())))?;
             // NORMAL underneath: the WAL is written at COMMIT, and `durable` syncs it.
-            run_cached(&*self.lock()?, "PRAGMA synchronous=NORMAL")?;
-            let _ = self.group.set(GroupCommit::new(&self.path));
+            run_cached(&c, "PRAGMA synchronous=NORMAL")?;
+            let _ = self.group.set(g);
         }
         Ok(true)
+    }
+
+    /// Counts what other connections (another process on the file) committed since this
+    /// one last looked: an answer about to leave may rest on it, and with the group commit
+    /// that process may not have synced it yet, so the answer waits for a WAL `fsync` too
+    /// (the WAL is one file: ours syncs its frames as well).
+    pub fn note_foreign_commits(&self) -> Result<(), StoreError> {
+        let Some(g) = self.group.get() else {
+            return Ok(());
+        };
+        let mut c = self.lock()?;
+        let v: i64 = c
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .map_err(unavailable)?;
+        if std::mem::replace(&mut c.data_version, v) != v {
+            g.wrote();
+        }
+        Ok(())
     }
 
     /// The armed group commit, if any.
@@ -152,12 +230,14 @@ impl Sqlite {
         }
     }
 
-    /// Commits the open group transaction, if there is one.
+    /// Commits the open group transaction, if there is one. On failure the transaction is
+    /// rolled back and the leader poisons the store.
     fn end_group(&self) -> Result<(), StoreError> {
-        let c = self.lock()?;
+        let mut c = self.lock()?;
         if c.is_autocommit() {
             return Ok(());
         }
+        c.group_open = false;
         run_cached(&c, "COMMIT").inspect_err(|_| {
             if !c.is_autocommit() {
                 let _ = run_cached(&c, "ROLLBACK");
@@ -165,9 +245,11 @@ impl Sqlite {
         })
     }
 
-    /// Counts a changeset that wrote rows, with the connection still locked (`durable.rs`).
-    fn wrote(&self) {
+    /// Counts a changeset that wrote rows, with the connection still locked (`durable.rs`);
+    /// inside an open transaction, marks the group open.
+    fn wrote(&self, c: &mut Conn) {
         if let Some(g) = self.group.get() {
+            c.group_open |= !c.is_autocommit();
             g.wrote();
         }
     }
@@ -215,12 +297,12 @@ impl Sqlite {
     }
 
     pub(crate) fn commit(&self, cs: &Changeset) -> Result<(), StoreError> {
-        let c = self.lock()?;
+        let mut c = self.lock()?;
         if cs.is_read_only() {
             // A pure read: check the versions in one snapshot.
             return snapshot(&c, || check(&c, cs));
         }
-        if self.group.get().is_none() {
+        let Some(g) = self.group.get() else {
             run_cached(&c, "BEGIN IMMEDIATE")?;
             return apply(&c, cs)
                 .and_then(|()| run_cached(&c, "COMMIT"))
@@ -231,6 +313,9 @@ impl Sqlite {
                         let _ = run_cached(&c, "ROLLBACK");
                     }
                 });
+        };
+        if g.is_failed() {
+            return Err(StoreError::Unavailable);
         }
         let began = c.is_autocommit();
         if began {
@@ -238,32 +323,43 @@ impl Sqlite {
         }
         let joined = run_cached(&c, "SAVEPOINT op")
             .and_then(|()| apply(&c, cs).and_then(|()| run_cached(&c, "RELEASE op")));
-        match joined {
-            Ok(()) => {
-                self.wrote();
-                Ok(())
+        let Err(e) = joined else {
+            self.wrote(&mut c);
+            return Ok(());
+        };
+        // Only this changeset goes: the whole transaction if it began it (so no empty
+        // transaction keeps the write lock), else back to its savepoint. If that undo fails,
+        // or SQLite already rolled the whole group back, the group cannot be trusted.
+        let undone = if began {
+            run_cached(&c, "ROLLBACK").map(|()| c.is_autocommit())
+        } else if c.is_autocommit() {
+            Ok(!c.group_open)
+        } else {
+            run_cached(&c, "ROLLBACK TO op")
+                .and_then(|()| run_cached(&c, "RELEASE op"))
+                .map(|()| true)
+        };
+        if undone != Ok(true) {
+            if !c.is_autocommit() {
+                let _ = run_cached(&c, "ROLLBACK");
             }
-            Err(e) => {
-                // Only this changeset goes: the whole transaction if it began it (so no
-                // empty transaction keeps the write lock), else back to its savepoint.
-                if began {
-                    let _ = run_cached(&c, "ROLLBACK");
-                } else if !c.is_autocommit() {
-                    let _ = run_cached(&c, "ROLLBACK TO op")
-                        .and_then(|()| run_cached(&c, "RELEASE op"));
-                }
-                Err(e)
-            }
+            c.group_open = false;
+            self.poison("a failed changeset could not be undone alone");
+            return Err(StoreError::Unavailable);
         }
+        Err(e)
     }
 
     /// Stores a blob under its SHA-256 (idempotent).
     pub(crate) fn put_blob(&self, hash: &[u8; 32], data: &[u8]) -> Result<(), StoreError> {
-        let c = self.lock()?;
-        c.prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")
+        let mut c = self.lock()?;
+        let added = c
+            .prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")
             .and_then(|mut s| s.execute(rusqlite::params![&hash[..], data]))
             .map_err(unavailable)?;
-        self.wrote();
+        if added > 0 {
+            self.wrote(&mut c);
+        }
         Ok(())
     }
 
