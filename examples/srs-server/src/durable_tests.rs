@@ -72,26 +72,37 @@ fn register(srs: &mut Srs<&DbStore>, i: u8, rng: &mut rand_core::OsRng) {
     srs.execute(&op, now, rng).expect("register");
 }
 
+/// A store with the group commit armed, and a second connection on the same file opened
+/// before it, as another process would have (opening migrates, under the write lock an
+/// open group holds).
+fn armed(name: &str) -> (DbStore, DbStore) {
+    let url = DbUrl::Sqlite(temp_db(name));
+    let s = DbStore::open(&url).expect("open");
+    let other = DbStore::open(&url).expect("second connection");
+    assert_eq!(sqlite(&s).start_group_commit(), Ok(true));
+    (s, other)
+}
+
+/// Bootstraps `srs` with an admin (a changeset with writes).
+fn bootstrap(srs: &mut Srs<&DbStore>, rng: &mut rand_core::OsRng) {
+    let now = Timestamp::new(1_700_000_000);
+    let admin = PrincipalKeys::random(rng);
+    let reg = Client::new(&admin, PrincipalId::new([1; 16]), srs.id())
+        .register(Role::Admin, now, rng)
+        .expect("sign");
+    srs.bootstrap(&reg, now).expect("bootstrap");
+}
+
 /// The group's changesets are invisible to another connection until the leader commits
 /// them, all at once, with one `fsync`; a wait with nothing new runs none.
 #[test]
 fn a_group_commits_once_and_only_then_shows() {
     let mut rng = rand_core::OsRng;
-    let url = DbUrl::Sqlite(temp_db("group"));
-    let s = DbStore::open(&url).expect("open");
-    // Another connection, as another process would have (opened before any group begins:
-    // opening migrates, under the write lock the open group holds).
-    let other = DbStore::open(&url).expect("second connection");
-    assert_eq!(sqlite(&s).start_group_commit(), Ok(true));
+    let (s, other) = armed("group");
     let g = sqlite(&s).group_commit().expect("armed");
     let key = sesphr::sign::SigningKey::random(&mut rng);
     let mut srs = Srs::new(&s, key, "t", Default::default());
-    let admin = PrincipalKeys::random(&mut rng);
-    let now = Timestamp::new(1_700_000_000);
-    let reg = Client::new(&admin, PrincipalId::new([1; 16]), srs.id())
-        .register(Role::Admin, now, &mut rng)
-        .expect("sign");
-    srs.bootstrap(&reg, now).expect("bootstrap");
+    bootstrap(&mut srs, &mut rng);
     for i in 2..6 {
         register(&mut srs, i, &mut rng);
     }
@@ -150,18 +161,11 @@ impl Store for Capture<'_> {
 #[test]
 fn a_conflict_inside_a_group_undoes_only_its_changeset() {
     let mut rng = rand_core::OsRng;
-    let url = DbUrl::Sqlite(temp_db("conflict"));
-    let s = DbStore::open(&url).expect("open");
-    let other = DbStore::open(&url).expect("second connection");
-    assert_eq!(sqlite(&s).start_group_commit(), Ok(true));
+    let (s, other) = armed("conflict");
     let key = sesphr::sign::SigningKey::random(&mut rng);
     let mut srs = Srs::new(&s, key.clone(), "t", Default::default());
-    let admin = PrincipalKeys::random(&mut rng);
+    bootstrap(&mut srs, &mut rng);
     let now = Timestamp::new(1_700_000_000);
-    let reg = Client::new(&admin, PrincipalId::new([1; 16]), srs.id())
-        .register(Role::Admin, now, &mut rng)
-        .expect("sign");
-    srs.bootstrap(&reg, now).expect("bootstrap");
     block_on(sqlite(&s).durable()).expect("durable");
     assert!(sqlite(&s).lock().expect("lock").is_autocommit());
 
@@ -252,18 +256,10 @@ fn a_failed_commit_poisons_every_later_answer() {
 #[test]
 fn a_group_sqlite_rolled_back_is_never_acknowledged() {
     let mut rng = rand_core::OsRng;
-    let url = DbUrl::Sqlite(temp_db("rolled-back"));
-    let s = DbStore::open(&url).expect("open");
-    let other = DbStore::open(&url).expect("second connection");
-    assert_eq!(sqlite(&s).start_group_commit(), Ok(true));
+    let (s, other) = armed("rolled-back");
     let key = sesphr::sign::SigningKey::random(&mut rng);
     let mut srs = Srs::new(&s, key, "t", Default::default());
-    let admin = PrincipalKeys::random(&mut rng);
-    let now = Timestamp::new(1_700_000_000);
-    let reg = Client::new(&admin, PrincipalId::new([1; 16]), srs.id())
-        .register(Role::Admin, now, &mut rng)
-        .expect("sign");
-    srs.bootstrap(&reg, now).expect("bootstrap");
+    bootstrap(&mut srs, &mut rng);
     register(&mut srs, 2, &mut rng);
     let counted = s.scan(&[], None, 1000).expect("scan");
     {
