@@ -37,7 +37,7 @@ fn modules() -> Vec<(&'static str, &'static str, Lists)> {
     vec![
         module!("crate root", "../src/lib.rs", sesphr),
         module!("pre", "../src/pre/mod.rs", sesphr::pre),
-        module!("dem", "../src/dem.rs", sesphr::dem),
+        module!("dem", "../src/dem/mod.rs", sesphr::dem),
         module!("sign", "../src/sign.rs", sesphr::sign),
         module!("merkle", "../src/merkle.rs", sesphr::merkle),
         module!("phr", "../src/phr/mod.rs", sesphr::phr),
