@@ -143,6 +143,19 @@ impl Fixture {
 }
 
 /// The refusal of an older version after version `seen`.
+/// A first ACL version of `record` by `owner` with only `section` (no rights): what the
+/// tests forge or fork with.
+fn bare_record<R: rand_core::RngCore + rand_core::CryptoRng>(
+    owner: &Owner,
+    record: sesphr::phr::RecordId,
+    section: SectionId,
+    rng: &mut R,
+) -> AclUpdate {
+    owner
+        .create_record(record, UNTIL, &[Change::AddSection { section }], rng)
+        .unwrap()
+}
+
 fn stale(seen: u64) -> AclProblem {
     AclProblem::Stale {
         seen: AclVersion::new(seen),
@@ -436,17 +449,7 @@ fn equivocation_and_broken_chains_are_refused() {
     assert_eq!(h.to_bytes().unwrap(), before);
 
     // A version 1 that version 2 does not chain to (the owner created the record twice).
-    let other_v1 = fx
-        .owner
-        .create_record(
-            record,
-            UNTIL,
-            &[Change::AddSection {
-                section: fx.section,
-            }],
-            &mut fx.w.rng,
-        )
-        .unwrap();
+    let other_v1 = bare_record(&fx.owner, record, fx.section, &mut fx.w.rng);
     assert!(matches!(
         problem(h.remember_past(other_v1.acl()).unwrap_err()),
         AclProblem::BrokenChain
@@ -455,32 +458,18 @@ fn equivocation_and_broken_chains_are_refused() {
 
     // A different owner's ACL for the same record, and an ACL of another record.
     let stranger = Owner::from_master(MasterSecret::from_raw([0x55; 32])).unwrap();
-    let forged = stranger
-        .create_record(
-            record,
-            UNTIL,
-            &[Change::AddSection {
-                section: fx.section,
-            }],
-            &mut fx.w.rng,
-        )
-        .unwrap();
+    let forged = bare_record(&stranger, record, fx.section, &mut fx.w.rng);
     let mut fresh = fx.history();
     assert!(matches!(
         problem(fresh.accept(forged.acl(), now).unwrap_err()),
         AclProblem::WrongOwner
     ));
-    let elsewhere = fx
-        .owner
-        .create_record(
-            fx.owner.record_id("other").unwrap(),
-            UNTIL,
-            &[Change::AddSection {
-                section: fx.section,
-            }],
-            &mut fx.w.rng,
-        )
-        .unwrap();
+    let elsewhere = bare_record(
+        &fx.owner,
+        fx.owner.record_id("other").unwrap(),
+        fx.section,
+        &mut fx.w.rng,
+    );
     assert!(matches!(
         problem(fresh.accept(elsewhere.acl(), now).unwrap_err()),
         AclProblem::WrongRecord { .. }
@@ -619,17 +608,7 @@ fn decoding_re_checks_everything() {
     );
     // A version 2 that does not chain to the kept version 1.
     let record = v1.acl_unverified().record();
-    let other_v1 = fx
-        .owner
-        .create_record(
-            record,
-            UNTIL,
-            &[Change::AddSection {
-                section: fx.section,
-            }],
-            &mut fx.w.rng,
-        )
-        .unwrap();
+    let other_v1 = bare_record(&fx.owner, record, fx.section, &mut fx.w.rng);
     assert!(matches!(
         problem(decode(&rebuild(&bytes, &[other_v1.acl(), &v2])).unwrap_err()),
         AclProblem::BrokenChain
