@@ -225,6 +225,10 @@ impl GroupCommit {
         upto: u64,
         end: impl Fn() -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        // Nothing to wait for (the common case of a read): no waiter registration.
+        if self.settled(upto) {
+            return Ok(());
+        }
         // The commit delay's end, once it has begun.
         let mut deadline: Option<tokio::time::Instant> = None;
         loop {

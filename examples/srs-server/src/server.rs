@@ -112,12 +112,7 @@ impl Pool {
         F: FnOnce(&mut Srs<DbStore>, &Pool) -> Result<T, ApiError> + Send + 'static,
     {
         if self.shared.is_some() {
-            self.refuse_if_poisoned()?;
-            let permit = self
-                .permits
-                .acquire()
-                .await
-                .map_err(|_| ApiError::from(StoreError::Unavailable))?;
+            let permit = self.admit().await?;
             let r = {
                 let _executing = self.group_commit().map(GroupCommit::executing);
                 self.with_handle(f)
@@ -136,12 +131,7 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce(&mut Srs<DbStore>, &Pool) -> Result<T, ApiError> + Send + 'static,
     {
-        self.refuse_if_poisoned()?;
-        let permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ApiError::from(StoreError::Unavailable))?;
+        let permit = self.admit().await?;
         let pool = self.clone();
         let r = tokio::task::spawn_blocking(move || pool.with_handle(f))
             .await
@@ -159,13 +149,17 @@ impl Pool {
         r
     }
 
-    /// A poisoned store runs nothing more (a write would only open a group no one commits,
-    /// holding SQLite's write lock until the restart).
-    fn refuse_if_poisoned(&self) -> Result<(), ApiError> {
-        match self.group_commit() {
-            Some(g) if g.is_failed() => Err(StoreError::Unavailable.into()),
-            _ => Ok(()),
+    /// A permit to run one operation on a handle. A poisoned store runs nothing more (a
+    /// write would only open a group no one commits, holding SQLite's write lock until the
+    /// restart).
+    async fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        if self.group_commit().is_some_and(GroupCommit::is_failed) {
+            return Err(StoreError::Unavailable.into());
         }
+        self.permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::from(StoreError::Unavailable))
     }
 
     /// Returns once everything written so far is committed and on disk (at once without
@@ -178,9 +172,8 @@ impl Pool {
             return Ok(());
         };
         s.note_foreign_commits()?;
-        match s.group_commit() {
-            Some(g) if !g.settled(g.written()) => {}
-            _ => return Ok(()),
+        if s.group_commit().is_none() {
+            return Ok(());
         }
         let mut finish = FinishOnDrop(Some(s.clone()));
         let r = s.durable().await;
