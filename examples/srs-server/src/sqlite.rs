@@ -32,7 +32,7 @@ use rusqlite::OptionalExtension;
 use sesphr::srs::{Changeset, Row, RowVersion, StoreError, Write};
 
 use crate::durable::{Durability, GroupCommit};
-use crate::store::{open_err, unavailable, version_of, OpenError, SCHEMA_VERSION};
+use crate::store::{open_err, pending_migrations, unavailable, version_of, OpenError};
 
 /// How much of the database file SQLite reads through a memory map, in bytes. The page
 /// cache keeps SQLite's default (2 MiB; a larger one costs more than it saves: SQLite scans
@@ -97,7 +97,7 @@ fn run_cached(c: &rusqlite::Connection, sql: &str) -> Result<(), StoreError> {
 
 impl Sqlite {
     /// Opens `PATH` or `PATH?synchronous=full|full-per-commit|normal` and brings the schema
-    /// up to [`SCHEMA_VERSION`].
+    /// up to [`SCHEMA_VERSION`](crate::store::SCHEMA_VERSION).
     pub(crate) fn open(spec: &str) -> Result<Self, OpenError> {
         let (path, durability) = match spec.rsplit_once("?synchronous=") {
             Some((p, s)) => match Durability::parse(s) {
@@ -470,18 +470,10 @@ fn migrate(c: &mut rusqlite::Connection) -> Result<(), OpenError> {
             |r| r.get(0),
         )
         .map_err(open_err)?;
-    if current > SCHEMA_VERSION {
-        return Err(OpenError(format!(
-            "database schema {current} is newer than this server ({SCHEMA_VERSION})"
-        )));
-    }
-    for (i, m) in MIGRATIONS.iter().enumerate() {
-        let v = i as i64 + 1;
-        if v > current {
-            tx.execute_batch(m).map_err(open_err)?;
-            tx.execute("INSERT INTO schema_version VALUES (?1)", [v])
-                .map_err(open_err)?;
-        }
+    for (v, m) in pending_migrations(current, MIGRATIONS)? {
+        tx.execute_batch(m).map_err(open_err)?;
+        tx.execute("INSERT INTO schema_version VALUES (?1)", [v])
+            .map_err(open_err)?;
     }
     tx.commit().map_err(open_err)
 }

@@ -209,20 +209,28 @@ fn migrate_pg(c: &mut postgres::Client) -> Result<(), OpenError> {
         .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
         .map_err(open_err)?
         .get(0);
+    for (v, m) in pending_migrations(current, PG_MIGRATIONS)? {
+        tx.batch_execute(m).map_err(open_err)?;
+        tx.execute("INSERT INTO schema_version VALUES ($1)", &[&v])
+            .map_err(open_err)?;
+    }
+    tx.commit().map_err(open_err)
+}
+
+/// The migrations (numbered from 1) a database at schema `current` still needs; a schema
+/// newer than this server's is refused. Both databases' migrations go through here.
+pub(crate) fn pending_migrations<'a>(
+    current: i64,
+    migrations: &'a [&'a str],
+) -> Result<impl Iterator<Item = (i64, &'a str)> + 'a, OpenError> {
     if current > SCHEMA_VERSION {
         return Err(OpenError(format!(
             "database schema {current} is newer than this server ({SCHEMA_VERSION})"
         )));
     }
-    for (i, m) in PG_MIGRATIONS.iter().enumerate() {
-        let v = i as i64 + 1;
-        if v > current {
-            tx.batch_execute(m).map_err(open_err)?;
-            tx.execute("INSERT INTO schema_version VALUES ($1)", &[&v])
-                .map_err(open_err)?;
-        }
-    }
-    tx.commit().map_err(open_err)
+    Ok((1..)
+        .zip(migrations.iter().copied())
+        .filter(move |(v, _)| *v > current))
 }
 
 /// The exclusive upper bound of the keys starting with `prefix` (`None`: no bound).

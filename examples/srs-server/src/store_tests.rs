@@ -185,3 +185,19 @@ fn sqlite_schema_1_is_migrated() {
     assert_eq!(again.scan(&[], None, 10).expect("scan").len(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Migrations run from the database's schema on, numbered from 1; a database whose schema
+/// is newer than this server's is refused.
+#[test]
+fn pending_migrations_start_after_the_current_schema() {
+    let all = ["one", "two"];
+    let from = |current| -> Vec<(i64, &str)> {
+        pending_migrations(current, &all)
+            .expect("not newer")
+            .collect()
+    };
+    assert_eq!(from(0), vec![(1, "one"), (2, "two")]);
+    assert_eq!(from(1), vec![(2, "two")]);
+    assert_eq!(from(SCHEMA_VERSION), vec![]);
+    assert!(pending_migrations(SCHEMA_VERSION + 1, &all).is_err());
+}
