@@ -1,6 +1,7 @@
 //! Tests of the group commit on SQLite: what is visible to another connection before and
 //! after the group's commit, one `fsync` per group, rollback of one changeset only, poison.
 use super::*;
+use crate::store::tests::Capture;
 use crate::store::{DbStore, DbUrl};
 use sesphr::phr::{PrincipalId, PrincipalKeys, Role, Timestamp};
 use sesphr::srs::{Client, Srs, Store};
@@ -129,30 +130,6 @@ fn a_group_commits_once_and_only_then_shows() {
     register(&mut srs, 9, &mut rng);
     block_on(sqlite(&s).durable()).expect("durable");
     assert_eq!(g.syncs(), 2);
-}
-
-/// Commits nothing: keeps the changeset an operation would have committed.
-struct Capture<'a>(
-    &'a DbStore,
-    std::cell::RefCell<Option<sesphr::srs::Changeset>>,
-);
-
-impl Store for Capture<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<sesphr::srs::Row>, StoreError> {
-        self.0.get(key)
-    }
-    fn scan(
-        &self,
-        p: &[u8],
-        a: Option<&[u8]>,
-        l: usize,
-    ) -> Result<Vec<sesphr::srs::Row>, StoreError> {
-        self.0.scan(p, a, l)
-    }
-    fn commit(&self, c: &sesphr::srs::Changeset) -> Result<(), StoreError> {
-        *self.1.borrow_mut() = Some(c.clone());
-        Ok(())
-    }
 }
 
 /// A changeset that conflicts inside a group rolls back to its savepoint only: the group's

@@ -389,4 +389,4 @@ fn commit_pg(c: &mut postgres::Client, cs: &Changeset) -> Result<(), StoreError>
 
 #[cfg(test)]
 #[path = "store_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -20,8 +20,12 @@ fn db_urls_parse() {
     assert!("sqlite:".parse::<DbUrl>().is_err());
 }
 
-/// Commits nothing: keeps the changeset an operation would have committed.
-struct Capture<'a>(&'a DbStore, std::cell::RefCell<Option<Changeset>>);
+/// Commits nothing: keeps the changeset an operation would have committed (the group
+/// commit's tests use it too).
+pub(crate) struct Capture<'a>(
+    pub(crate) &'a DbStore,
+    pub(crate) std::cell::RefCell<Option<Changeset>>,
+);
 
 impl Store for Capture<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Row>, StoreError> {
